@@ -1,0 +1,63 @@
+// Runs the greensed binary: exit codes, help, version, config validation.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  const std::string command = std::string(GREENSED_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  return {WEXITSTATUS(status), out};
+}
+
+TEST(Cli, HelpListsSubcommands) {
+  const auto r = run("help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("config"), std::string::npos);
+}
+
+TEST(Cli, Version) {
+  const auto r = run("--version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.output.rfind("greensed ", 0), 0u);
+}
+
+TEST(Cli, UnknownSubcommandIsBadInput) {
+  const auto r = run("frobnicate");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("unknown subcommand 'frobnicate'"), std::string::npos);
+}
+
+TEST(Cli, SubcommandHelp) {
+  const auto r = run("config --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.output.find("--set SECTION.KEY=VALUE"), std::string::npos);
+}
+
+TEST(Cli, BadConfigValueExitsTwo) {
+  const auto r = run(std::string("config --config ") + GREENSED_SOURCE_DIR +
+                     "/configs/demo.yaml --set training.n_epochs=0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("training.n_epochs: must be a positive integer; found '0'"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(Cli, LogLevelIsValidated) {
+  const auto r = run("--log-level loud help");
+  EXPECT_EQ(r.code, 2);
+}
+
+}  // namespace

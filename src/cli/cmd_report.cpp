@@ -121,9 +121,9 @@ int run_report(const std::vector<std::string>& args) {
       out_dir + "/f1_vs_energy.svg",
       report::svg_line_chart(curves, "F1 against cumulative energy", "cumulative energy (Wh)",
                              "teacher intersection F1 (synthetic validation)"));
-  core::write_file_atomic(
-      out_dir + "/energy_per_batch_size.svg",
-      report::svg_bar_chart(cats, {per_epoch, per_minute}, "Energy per batch size", "Wh"));
+  core::write_file_atomic(out_dir + "/energy_per_batch_size.svg",
+                          report::svg_bar_chart(cats, {per_epoch, per_minute},
+                                                "Energy per batch size", "total batch size", "Wh"));
   core::write_file_atomic(out_dir + "/tables.csv", report::tables_csv(rows));
   core::write_file_atomic(out_dir + "/runs.csv", report::runs_csv(summaries));
 

@@ -169,7 +169,7 @@ std::string svg_line_chart(const std::vector<Series>& series, const std::string&
 
 std::string svg_bar_chart(const std::vector<std::string>& categories,
                           const std::vector<Series>& series, const std::string& title,
-                          const std::string& y_label) {
+                          const std::string& x_label, const std::string& y_label) {
   double y0 = 0, y1 = -INFINITY;
   for (const auto& s : series) {
     for (double v : s.y) extend(v, y0, y1);
@@ -192,7 +192,9 @@ std::string svg_bar_chart(const std::vector<std::string>& categories,
           f.py(v), bar * 0.95, f.py(0) - f.py(v), kColours[k % 10]);
     }
   }
-  return out + "\n" + legend(series, true) + "</svg>\n";
+  out += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+                     (kWidth - kRight + kLeft) / 2, kHeight - 16, escape(x_label));
+  return out + legend(series, true) + "</svg>\n";
 }
 
 }  // namespace greensed::report

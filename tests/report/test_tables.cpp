@@ -83,7 +83,8 @@ TEST(Svg, ChartsAreWellFormedAndEscapeLabels) {
   EXPECT_NE(line.find("batch &lt;8&gt;"), std::string::npos);
   EXPECT_NE(line.find("F1 &amp; kWh"), std::string::npos);
   EXPECT_EQ(line.substr(line.size() - 7), "</svg>\n");
-  const std::string bars = svg_bar_chart({"8", "16"}, {{"Wh/epoch", {}, {1.5, 2.5}}}, "t", "Wh");
+  const std::string bars =
+      svg_bar_chart({"8", "16"}, {{"Wh/epoch", {}, {1.5, 2.5}}}, "t", "batch", "Wh");
   // Two bars and one legend box in the first colour.
   size_t n = 0;
   for (size_t at = bars.find("fill=\"#1f77b4\""); at != std::string::npos;

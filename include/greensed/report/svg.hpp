@@ -18,7 +18,7 @@ std::string svg_line_chart(const std::vector<Series>& series, const std::string&
 // categories along x; one bar per series in each category (series[i].y[j] = value of category j).
 std::string svg_bar_chart(const std::vector<std::string>& categories,
                           const std::vector<Series>& series, const std::string& title,
-                          const std::string& y_label);
+                          const std::string& x_label, const std::string& y_label);
 
 // Tick positions covering [lo, hi] with about `target` steps of 1, 2 or 5 × 10^k.
 std::vector<double> nice_ticks(double lo, double hi, int target = 5);

@@ -108,7 +108,10 @@ void write_epochs(const std::string& path, const std::vector<EpochRecord>& rows)
 }
 
 std::vector<EpochRecord> read_epochs(const std::string& path) {
-  const std::string text = core::read_file(path);
+  return parse_epochs(core::read_file(path), path);
+}
+
+std::vector<EpochRecord> parse_epochs(const std::string& text, const std::string& path) {
   std::istringstream in(text);
   std::string line;
   if (!std::getline(in, line))

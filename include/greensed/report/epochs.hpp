@@ -40,5 +40,7 @@ void append_epoch(const std::string& path, const EpochRecord& r);
 void write_epochs(const std::string& path, const std::vector<EpochRecord>& rows);
 // Reads by header name; InputError naming the file and line for a malformed row.
 std::vector<EpochRecord> read_epochs(const std::string& path);
+// Same from text; `origin` names it in messages.
+std::vector<EpochRecord> parse_epochs(const std::string& text, const std::string& origin);
 
 }  // namespace greensed::report

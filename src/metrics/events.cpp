@@ -1,0 +1,107 @@
+#include "greensed/metrics/events.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+#include <string_view>
+#include <unordered_map>
+
+#include "greensed/core/error.hpp"
+
+namespace greensed::metrics {
+namespace {
+
+std::string where(const EventTable& table, const Event& e) {
+  return e.line > 0 ? fmt::format("{}:{}", table.source, e.line) : table.source;
+}
+
+std::string line_ref(const Event& e) {
+  return e.line > 0 ? fmt::format("line {}", e.line) : std::string("another event");
+}
+
+// Event indices grouped by (clip, class), each group sorted by onset then offset.
+std::vector<std::vector<size_t>> group_by_clip_and_class(const std::vector<Event>& events) {
+  std::unordered_map<std::string_view, int> files, labels;
+  std::vector<std::pair<int, int>> key(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto f = files.try_emplace(events[i].filename, int(files.size())).first->second;
+    const auto l = labels.try_emplace(events[i].label, int(labels.size())).first->second;
+    key[i] = {f, l};
+  }
+  std::vector<size_t> order(events.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (key[a] != key[b]) return key[a] < key[b];
+    if (events[a].onset != events[b].onset) return events[a].onset < events[b].onset;
+    return events[a].offset < events[b].offset;
+  });
+  std::vector<std::vector<size_t>> groups;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i == 0 || key[order[i]] != key[order[i - 1]]) groups.emplace_back();
+    groups.back().push_back(order[i]);
+  }
+  return groups;
+}
+
+bool strictly_overlap(const Event& a, const Event& b) {
+  return a.onset < b.offset && b.onset < a.offset;
+}
+
+bool identical(const Event& a, const Event& b) {
+  return a.onset == b.onset && a.offset == b.offset;
+}
+
+}  // namespace
+
+void validate_events(const EventTable& table) {
+  for (const Event& e : table.events) {
+    if (e.onset > e.offset) {
+      throw core::InputError(fmt::format(
+          "{}: onset {} is after offset {} ({} event in {}); every event needs onset <= offset",
+          where(table, e), e.onset, e.offset, e.label, e.filename));
+    }
+  }
+  const auto groups = group_by_clip_and_class(table.events);
+  {
+    for (const auto& g : groups) {
+      // Sorted by onset: an event can only overlap later ones until their onset reaches its offset.
+      for (size_t a = 0; a < g.size(); ++a) {
+        const Event& ea = table.events[g[a]];
+        for (size_t b = a + 1; b < g.size(); ++b) {
+          const Event& eb = table.events[g[b]];
+          if (eb.onset > ea.offset) break;
+          if (strictly_overlap(ea, eb) && !identical(ea, eb)) {
+            const Event& first = ea.line <= eb.line ? ea : eb;
+            const Event& second = ea.line <= eb.line ? eb : ea;
+            throw core::InputError(fmt::format(
+                "{}: {} event {}-{} s in {} overlaps the {} event {}-{} s on {}; psds_eval "
+                "rejects overlapping events of one class (merge them, or pass --merge-overlaps)",
+                where(table, second), second.label, second.onset, second.offset, second.filename,
+                first.label, first.onset, first.offset, line_ref(first)));
+          }
+        }
+      }
+    }
+  }
+}
+
+void merge_overlapping_events(EventTable& table) {
+  const auto groups = group_by_clip_and_class(table.events);
+  std::vector<Event> merged;
+  merged.reserve(table.events.size());
+  for (const auto& g : groups) {
+    for (size_t i : g) {
+      const Event& e = table.events[i];
+      if (!merged.empty() && merged.back().filename == e.filename && merged.back().label == e.label &&
+          e.onset < merged.back().offset && merged.back().onset < e.offset) {
+        merged.back().offset = std::max(merged.back().offset, e.offset);
+      } else {
+        merged.push_back(e);
+      }
+    }
+  }
+  table.events = std::move(merged);
+}
+
+}  // namespace greensed::metrics

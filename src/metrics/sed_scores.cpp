@@ -1,0 +1,1 @@
+#include "greensed/metrics/sed_scores.hpp"

@@ -77,14 +77,16 @@ class Crnn {
 
   const core::NetConfig& net() const;
   int n_classes() const;
-  int n_mels() const;                 // F the first conv expects: any F the poolings reduce to 1
-  int frames_out(int n_frames) const; // T' for T input frames (626 → 156)
+  // The product of the frequency poolings (128): forward accepts any F that pools to exactly one
+  // bin, F in [n_mels(), 2·n_mels() − 1], as the recipe's CRNN does.
+  int n_mels() const;
+  int frames_out(int n_frames) const;  // T' for T input frames (626 → 156)
 
   // Flat parameter and gradient buffers (same layout), and the BatchNorm running statistics.
   std::span<float> params();
   std::span<const float> params() const;
   std::span<float> grads();
-  std::span<float> bn_stats();            // per block: running_mean [C], running_var [C]
+  std::span<float> bn_stats();              // per block: running_mean [C], running_var [C]
   std::span<int64_t> bn_batches_tracked();  // per block: num_batches_tracked
   int64_t n_params() const;
 
@@ -96,11 +98,12 @@ class Crnn {
   // num_batches_tracked = 0. Draws from `rng` (not PyTorch's stream).
   void init_parameters(core::RngStream& rng);
 
-  // Forward on x [B, F, T]. Results are valid until the next forward. `dropout_rng` is required
-  // in train mode (its counter advances by the blocks used). `keep_for_backward` caches what
-  // backward needs (train mode only; a teacher passes false and uses less memory).
-  void forward(const float* x, int batch, int n_frames, Mode mode, core::RngStream* dropout_rng,
-               bool keep_for_backward);
+  // Forward on x [B, F, T] (F = n_mels). Results are valid until the next forward. `dropout_rng` is
+  // required in train mode (its counter advances by the blocks used). `keep_for_backward` caches
+  // what backward needs (train mode only; a teacher passes false and uses less memory). Throws
+  // InputError when F does not pool to one bin. Runs on core::num_threads() threads.
+  void forward(const float* x, int batch, int n_mels, int n_frames, Mode mode,
+               core::RngStream* dropout_rng, bool keep_for_backward);
   const float* strong() const;  // [B, K, T']
   const float* weak() const;    // [B, K]
 

@@ -1,0 +1,33 @@
+// 3×3 convolution, stride 1, zero padding 1 (PyTorch Conv2d(k=3, p=1), cross-correlation), on one
+// batch item: x [C_in, T, F] → y [C_out, T, F]. Weights w [C_out, C_in, 3, 3] (PyTorch layout,
+// = a [C_out, C_in·9] matrix), bias [C_out]. im2col + GEMM; `col` is caller scratch of
+// C_in·9·T·F floats. Kernels allocate nothing.
+#pragma once
+
+namespace greensed::kernels {
+
+// col[(ci·9 + ky·3 + kx), t·F + f] = x[ci, t + ky − 1, f + kx − 1] (0 outside).
+void im2col_3x3(const float* x, int c_in, int t, int f, float* col);
+// x[ci, t + ky − 1, f + kx − 1] += col[...] (the adjoint of im2col_3x3).
+void col2im_3x3_add(const float* col, int c_in, int t, int f, float* x);
+
+// y = conv(x) + bias (=).
+void conv3x3_forward(const float* x, const float* w, const float* bias, int c_in, int c_out, int t,
+                     int f, float* col, float* y);
+void conv3x3_forward_reference(const float* x, const float* w, const float* bias, int c_in,
+                               int c_out, int t, int f, float* y);
+
+// grad_x += convᵀ(grad_y).
+void conv3x3_backward_data(const float* grad_y, const float* w, int c_in, int c_out, int t, int f,
+                           float* col, float* grad_x);
+void conv3x3_backward_data_reference(const float* grad_y, const float* w, int c_in, int c_out,
+                                     int t, int f, float* grad_x);
+
+// grad_w += grad_y · im2col(x)ᵀ, grad_bias += Σ_{t,f} grad_y (either may be null to skip).
+// `col_ready` = col already holds im2col_3x3(x).
+void conv3x3_backward_weights(const float* x, const float* grad_y, int c_in, int c_out, int t,
+                              int f, float* col, bool col_ready, float* grad_w, float* grad_bias);
+void conv3x3_backward_weights_reference(const float* x, const float* grad_y, int c_in, int c_out,
+                                        int t, int f, float* grad_w, float* grad_bias);
+
+}  // namespace greensed::kernels

@@ -1,0 +1,168 @@
+#include "greensed/kernels/conv2d.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "greensed/kernels/gemm.hpp"
+
+namespace greensed::kernels {
+
+void im2col_3x3(const float* x, int c_in, int t, int f, float* col) {
+  const int64_t tf = int64_t(t) * f;
+  for (int ci = 0; ci < c_in; ++ci) {
+    const float* xc = x + ci * tf;
+    for (int ky = 0; ky < 3; ++ky) {
+      for (int kx = 0; kx < 3; ++kx) {
+        float* row = col + (int64_t(ci) * 9 + ky * 3 + kx) * tf;
+        const int dx = kx - 1;
+        const int f_lo = std::max(0, -dx), f_hi = std::min(f, f - dx);
+        for (int ti = 0; ti < t; ++ti) {
+          float* dst = row + int64_t(ti) * f;
+          const int ts = ti + ky - 1;
+          if (ts < 0 || ts >= t) {
+            std::memset(dst, 0, sizeof(float) * f);
+            continue;
+          }
+          const float* src = xc + int64_t(ts) * f + dx;
+          if (f_lo > 0) dst[0] = 0.0f;
+          if (f_hi < f) dst[f - 1] = 0.0f;
+          std::memcpy(dst + f_lo, src + f_lo, sizeof(float) * (f_hi - f_lo));
+        }
+      }
+    }
+  }
+}
+
+void col2im_3x3_add(const float* col, int c_in, int t, int f, float* x) {
+  const int64_t tf = int64_t(t) * f;
+  for (int ci = 0; ci < c_in; ++ci) {
+    float* xc = x + ci * tf;
+    for (int ky = 0; ky < 3; ++ky) {
+      for (int kx = 0; kx < 3; ++kx) {
+        const float* row = col + (int64_t(ci) * 9 + ky * 3 + kx) * tf;
+        const int dx = kx - 1;
+        const int f_lo = std::max(0, -dx), f_hi = std::min(f, f - dx);
+        for (int ti = 0; ti < t; ++ti) {
+          const int ts = ti + ky - 1;
+          if (ts < 0 || ts >= t) continue;
+          const float* src = row + int64_t(ti) * f;
+          float* dst = xc + int64_t(ts) * f + dx;
+          for (int fi = f_lo; fi < f_hi; ++fi) dst[fi] += src[fi];
+        }
+      }
+    }
+  }
+}
+
+void conv3x3_forward(const float* x, const float* w, const float* bias, int c_in, int c_out, int t,
+                     int f, float* col, float* y) {
+  const int tf = t * f;
+  im2col_3x3(x, c_in, t, f, col);
+  for (int co = 0; co < c_out; ++co)
+    std::fill(y + int64_t(co) * tf, y + int64_t(co + 1) * tf, bias[co]);
+  gemm(false, false, c_out, tf, c_in * 9, 1.0f, w, c_in * 9, col, tf, 1.0f, y, tf);
+}
+
+void conv3x3_backward_data(const float* grad_y, const float* w, int c_in, int c_out, int t, int f,
+                           float* col, float* grad_x) {
+  const int tf = t * f;
+  gemm(true, false, c_in * 9, tf, c_out, 1.0f, w, c_in * 9, grad_y, tf, 0.0f, col, tf);
+  col2im_3x3_add(col, c_in, t, f, grad_x);
+}
+
+void conv3x3_backward_weights(const float* x, const float* grad_y, int c_in, int c_out, int t,
+                              int f, float* col, bool col_ready, float* grad_w, float* grad_bias) {
+  const int tf = t * f;
+  if (grad_w != nullptr) {
+    if (!col_ready) im2col_3x3(x, c_in, t, f, col);
+    gemm(false, true, c_out, c_in * 9, tf, 1.0f, grad_y, tf, col, tf, 1.0f, grad_w, c_in * 9);
+  }
+  if (grad_bias != nullptr) {
+    for (int co = 0; co < c_out; ++co) {
+      const float* g = grad_y + int64_t(co) * tf;
+      float sum = 0.0f;
+      for (int i = 0; i < tf; ++i) sum += g[i];
+      grad_bias[co] += sum;
+    }
+  }
+}
+
+// Plain loops: the definition the optimised path is tested against.
+namespace {
+inline float at(const float* x, int t, int f, int ti, int fi) {
+  return (ti < 0 || ti >= t || fi < 0 || fi >= f) ? 0.0f : x[int64_t(ti) * f + fi];
+}
+}  // namespace
+
+void conv3x3_forward_reference(const float* x, const float* w, const float* bias, int c_in,
+                               int c_out, int t, int f, float* y) {
+  const int64_t tf = int64_t(t) * f;
+  for (int co = 0; co < c_out; ++co) {
+    for (int ti = 0; ti < t; ++ti) {
+      for (int fi = 0; fi < f; ++fi) {
+        double sum = bias[co];
+        for (int ci = 0; ci < c_in; ++ci) {
+          for (int ky = 0; ky < 3; ++ky) {
+            for (int kx = 0; kx < 3; ++kx) {
+              sum += double(w[((co * c_in + ci) * 3 + ky) * 3 + kx]) *
+                     at(x + ci * tf, t, f, ti + ky - 1, fi + kx - 1);
+            }
+          }
+        }
+        y[co * tf + int64_t(ti) * f + fi] = float(sum);
+      }
+    }
+  }
+}
+
+void conv3x3_backward_data_reference(const float* grad_y, const float* w, int c_in, int c_out,
+                                     int t, int f, float* grad_x) {
+  const int64_t tf = int64_t(t) * f;
+  for (int ci = 0; ci < c_in; ++ci) {
+    for (int ti = 0; ti < t; ++ti) {
+      for (int fi = 0; fi < f; ++fi) {
+        double sum = 0.0;
+        for (int co = 0; co < c_out; ++co) {
+          for (int ky = 0; ky < 3; ++ky) {
+            for (int kx = 0; kx < 3; ++kx) {
+              // y[ti'] uses x[ti' + ky − 1] → x[ti] feeds y[ti − ky + 1].
+              sum += double(w[((co * c_in + ci) * 3 + ky) * 3 + kx]) *
+                     at(grad_y + co * tf, t, f, ti - ky + 1, fi - kx + 1);
+            }
+          }
+        }
+        grad_x[ci * tf + int64_t(ti) * f + fi] += float(sum);
+      }
+    }
+  }
+}
+
+void conv3x3_backward_weights_reference(const float* x, const float* grad_y, int c_in, int c_out,
+                                        int t, int f, float* grad_w, float* grad_bias) {
+  const int64_t tf = int64_t(t) * f;
+  for (int co = 0; co < c_out; ++co) {
+    if (grad_bias != nullptr) {
+      double sum = 0.0;
+      for (int64_t i = 0; i < tf; ++i) sum += grad_y[co * tf + i];
+      grad_bias[co] += float(sum);
+    }
+    if (grad_w == nullptr) continue;
+    for (int ci = 0; ci < c_in; ++ci) {
+      for (int ky = 0; ky < 3; ++ky) {
+        for (int kx = 0; kx < 3; ++kx) {
+          double sum = 0.0;
+          for (int ti = 0; ti < t; ++ti) {
+            for (int fi = 0; fi < f; ++fi) {
+              sum += double(grad_y[co * tf + int64_t(ti) * f + fi]) *
+                     at(x + ci * tf, t, f, ti + ky - 1, fi + kx - 1);
+            }
+          }
+          grad_w[((co * c_in + ci) * 3 + ky) * 3 + kx] += float(sum);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace greensed::kernels

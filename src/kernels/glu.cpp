@@ -1,0 +1,148 @@
+#include "greensed/kernels/glu.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "greensed/kernels/dropout.hpp"
+#include "greensed/kernels/math.hpp"
+
+namespace greensed::kernels {
+namespace {
+constexpr int kChunk = 512;  // row chunk kept on the stack (a multiple of every pf we use)
+
+// Expands one row segment of keep bits to a {0, scale} factor row.
+inline void mask_row(const uint64_t* bits, int64_t first, int len, float scale, float* m) {
+  if (bits == nullptr) {
+    for (int i = 0; i < len; ++i) m[i] = 1.0f;
+    return;
+  }
+  for (int i = 0; i < len; ++i) m[i] = keep_bit(bits, first + i) ? scale : 0.0f;
+}
+}  // namespace
+
+void glu_dropout_avgpool_forward(const float* lin, const float* x, const uint64_t* keep_bits,
+                                 float keep_scale, int c, int t, int f, int pt, int pf,
+                                 float* out) {
+  const int to = t / pt, fo = f / pf;
+  const int64_t tf = int64_t(t) * f;
+  const float inv = 1.0f / float(pt * pf);
+  const int chunk = (kChunk / pf) * pf;
+  float acc[kChunk], m[kChunk];
+  for (int ci = 0; ci < c; ++ci) {
+    for (int oi = 0; oi < to; ++oi) {
+      for (int f0 = 0; f0 < fo * pf; f0 += chunk) {
+        const int len = std::min(chunk, fo * pf - f0);
+        std::fill(acc, acc + len, 0.0f);
+        for (int k = 0; k < pt; ++k) {
+          const int64_t row = ci * tf + int64_t(oi * pt + k) * f + f0;
+          mask_row(keep_bits, row, len, keep_scale, m);
+          const float* l = lin + row;
+          const float* xr = x + row;
+          for (int i = 0; i < len; ++i) acc[i] += l[i] * sigmoid_approx(xr[i]) * m[i];
+        }
+        float* o = out + (int64_t(ci) * to + oi) * fo + f0 / pf;
+        for (int j = 0; j < len / pf; ++j) {
+          float s = 0.0f;
+          for (int q = 0; q < pf; ++q) s += acc[j * pf + q];
+          o[j] = s * inv;
+        }
+      }
+    }
+  }
+}
+
+void glu_dropout_avgpool_backward(const float* grad_out, const float* lin, const float* x,
+                                  const uint64_t* keep_bits, float keep_scale, int c, int t, int f,
+                                  int pt, int pf, float* grad_lin, float* grad_x) {
+  const int to = t / pt, fo = f / pf;
+  const int64_t tf = int64_t(t) * f;
+  const float inv = 1.0f / float(pt * pf);
+  float gexp[kChunk], m[kChunk];
+  for (int ci = 0; ci < c; ++ci) {
+    for (int ti = 0; ti < t; ++ti) {
+      const int oi = ti / pt;
+      const int64_t row = ci * tf + int64_t(ti) * f;
+      for (int f0 = 0; f0 < f; f0 += kChunk) {
+        const int len = std::min(kChunk, f - f0);
+        // Pool backward: each covered position gets grad_out/(pt·pf); floor-dropped ones get 0.
+        for (int i = 0; i < len; ++i) {
+          const int fi = f0 + i;
+          gexp[i] = (oi < to && fi / pf < fo)
+                        ? grad_out[(int64_t(ci) * to + oi) * fo + fi / pf] * inv
+                        : 0.0f;
+        }
+        mask_row(keep_bits, row + f0, len, keep_scale, m);
+        const float* l = lin + row + f0;
+        const float* xr = x + row + f0;
+        float* gl = grad_lin + row + f0;
+        float* gx = grad_x + row + f0;
+        for (int i = 0; i < len; ++i) {
+          const float gd = gexp[i] * m[i];
+          const float s = sigmoid_approx(xr[i]);
+          const float lv = l[i];
+          gx[i] = gd * lv * s * (1.0f - s);
+          gl[i] = gd * s;
+        }
+      }
+    }
+  }
+}
+
+void glu_forward_reference(const float* x, const float* w, const float* b, int c, int64_t n,
+                           float* out) {
+  for (int co = 0; co < c; ++co) {
+    for (int64_t i = 0; i < n; ++i) {
+      double lin = b[co];
+      for (int ci = 0; ci < c; ++ci) lin += double(w[co * c + ci]) * x[ci * n + i];
+      const double xv = x[co * n + i];
+      out[co * n + i] = float(lin / (1.0 + std::exp(-xv)));
+    }
+  }
+}
+
+void glu_backward_reference(const float* x, const float* w, const float* b, const float* grad_out,
+                            int c, int64_t n, float* grad_x, float* grad_w, float* grad_b) {
+  for (int co = 0; co < c; ++co) {
+    for (int64_t i = 0; i < n; ++i) {
+      double lin = b[co];
+      for (int ci = 0; ci < c; ++ci) lin += double(w[co * c + ci]) * x[ci * n + i];
+      const double s = 1.0 / (1.0 + std::exp(-double(x[co * n + i])));
+      const double g = grad_out[co * n + i];
+      const double glin = g * s;
+      grad_x[co * n + i] += float(g * lin * s * (1.0 - s));
+      for (int ci = 0; ci < c; ++ci) {
+        grad_x[ci * n + i] += float(glin * w[co * c + ci]);
+        grad_w[co * c + ci] += float(glin * x[ci * n + i]);
+      }
+      grad_b[co] += float(glin);
+    }
+  }
+}
+
+void avgpool_forward_reference(const float* x, int c, int t, int f, int pt, int pf, float* out) {
+  const int to = t / pt, fo = f / pf;
+  for (int ci = 0; ci < c; ++ci)
+    for (int oi = 0; oi < to; ++oi)
+      for (int oj = 0; oj < fo; ++oj) {
+        double s = 0.0;
+        for (int a = 0; a < pt; ++a)
+          for (int q = 0; q < pf; ++q) s += x[(int64_t(ci) * t + oi * pt + a) * f + oj * pf + q];
+        out[(int64_t(ci) * to + oi) * fo + oj] = float(s / (pt * pf));
+      }
+}
+
+void avgpool_backward_reference(const float* grad_out, int c, int t, int f, int pt, int pf,
+                                float* grad_x) {
+  const int to = t / pt, fo = f / pf;
+  for (int ci = 0; ci < c; ++ci)
+    for (int oi = 0; oi < to; ++oi)
+      for (int oj = 0; oj < fo; ++oj) {
+        const float g = grad_out[(int64_t(ci) * to + oi) * fo + oj] / float(pt * pf);
+        for (int a = 0; a < pt; ++a)
+          for (int q = 0; q < pf; ++q)
+            grad_x[(int64_t(ci) * t + oi * pt + a) * f + oj * pf + q] += g;
+      }
+}
+
+}  // namespace greensed::kernels

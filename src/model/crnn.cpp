@@ -1,0 +1,301 @@
+#include "greensed/model/crnn.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "greensed/core/error.hpp"
+#include "greensed/kernels/gemm.hpp"
+#include "greensed/nn/bigru.hpp"
+#include "greensed/nn/conv_block.hpp"
+#include "greensed/nn/parameters.hpp"
+#include "greensed/nn/sed_heads.hpp"
+#include "greensed/nn/workspace.hpp"
+
+namespace greensed::model {
+namespace {
+
+// The CRNN variants greensed implements: the recipe's defaults for everything but sizes.
+void validate(const core::NetConfig& net) {
+  const auto fail = [](const std::string& key, const std::string& rule, const std::string& found) {
+    throw core::InputError(fmt::format("net.{}: {}; found {}", key, rule, found));
+  };
+  const size_t n = net.nb_filters.size();
+  if (n == 0) fail("nb_filters", "the CRNN needs at least one CNN block", "an empty list");
+  for (size_t i = 0; i < n; ++i) {
+    if (net.kernel_size[i] != 3)
+      fail("kernel_size", "greensed's convolutions are 3x3 (every entry must be 3)",
+           fmt::format("{} at index {}", net.kernel_size[i], i));
+    if (net.padding[i] != 1)
+      fail("padding", "greensed's convolutions use zero padding 1 (every entry must be 1)",
+           fmt::format("{} at index {}", net.padding[i], i));
+    if (net.stride[i] != 1)
+      fail("stride", "greensed's convolutions use stride 1 (every entry must be 1)",
+           fmt::format("{} at index {}", net.stride[i], i));
+    if (net.pooling[i].size() != 2 || net.pooling[i][0] < 1 || net.pooling[i][1] < 1)
+      fail("pooling", "every entry must be a [time, frequency] pair of positive integers",
+           fmt::format("entry {} with {} values", i, net.pooling[i].size()));
+  }
+  if (net.n_in_channel != 1)
+    fail("n_in_channel", "the CRNN takes one log-mel channel (1)",
+         std::to_string(net.n_in_channel));
+  if (net.activation != "glu")
+    fail("activation", "greensed implements the baseline's 'glu'", "'" + net.activation + "'");
+  if (net.rnn_type != "BGRU")
+    fail("rnn_type", "greensed implements the baseline's 'BGRU'", "'" + net.rnn_type + "'");
+  if (!net.attention)
+    fail("attention", "greensed implements the baseline's attention head (True)", "False");
+  if (net.dropout_recurrent != 0.0)
+    fail("dropout_recurrent", "the baseline has no dropout between GRU layers (0)",
+         fmt::format("{}", net.dropout_recurrent));
+  if (!(net.dropout >= 0.0 && net.dropout < 1.0))
+    fail("dropout", "must be in [0, 1)", fmt::format("{}", net.dropout));
+}
+
+}  // namespace
+
+int64_t NamedTensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+class CrnnImpl {
+ public:
+  explicit CrnnImpl(const core::NetConfig& net) : net_(net) {
+    validate(net);
+    const int n_blocks = int(net.nb_filters.size());
+    int c_in = net.n_in_channel;
+    for (int i = 0; i < n_blocks; ++i) {
+      blocks_.emplace_back(store_, "cnn.cnn.", i, c_in, net.nb_filters[i], net.pooling[i][0],
+                           net.pooling[i][1], float(net.dropout));
+      c_in = net.nb_filters[i];
+    }
+    // The recipe's GRU takes nb_filters[-1] inputs and always has 2 layers (net.rnn_layers is
+    // ignored, spec §3.4).
+    gru_ = std::make_unique<nn::BiGru>(store_, "rnn.rnn.", c_in, net.n_RNN_cell, 2);
+    heads_ =
+        std::make_unique<nn::SedHeads>(store_, 2 * net.n_RNN_cell, net.nclass, float(net.dropout));
+    store_.allocate();
+  }
+
+  int freq_product() const {
+    int p = 1;
+    for (const auto& pool : net_.pooling) p *= pool[1];
+    return p;
+  }
+  int frames_out(int t) const {
+    for (const auto& pool : net_.pooling) t /= pool[0];
+    return t;
+  }
+
+  void forward(const float* x, int b, int n_frames, Mode mode, core::RngStream* rng, bool keep) {
+    GREENSED_CHECK(b > 0 && n_frames > 0, "CRNN forward on batch {} x {} frames", b, n_frames);
+    const int f = n_mels_;
+    int f_out = f, t_out = n_frames;
+    for (const auto& pool : net_.pooling) f_out /= pool[1], t_out /= pool[0];
+    if (f_out != 1 || t_out < 1) {
+      throw core::InputError(fmt::format(
+          "CRNN input of {} mel bins x {} frames pools to {} x {}; the recipe's CRNN needs exactly "
+          "one frequency bin and at least one frame at the GRU (mel bins in [{}, {}] with "
+          "net.pooling)",
+          f, n_frames, f_out, t_out, freq_product(), 2 * freq_product() - 1));
+    }
+    const bool train = mode == Mode::kTrain;
+    GREENSED_CHECK(!(keep && !train), "keep_for_backward needs train mode");
+    kernels::BlasSingleThreadScope blas;
+    b_ = b, t_ = n_frames, kept_ = keep;
+    // [B, F, T] → [B, 1, T, F] (the recipe's x.transpose(1, 2).unsqueeze(1)).
+    x0_.resize(int64_t(b) * f * n_frames);
+    for (int bi = 0; bi < b; ++bi) {
+      const float* src = x + int64_t(bi) * f * n_frames;
+      float* dst = x0_.data() + int64_t(bi) * f * n_frames;
+      for (int fi = 0; fi < f; ++fi)
+        for (int ti = 0; ti < n_frames; ++ti)
+          dst[int64_t(ti) * f + fi] = src[int64_t(fi) * n_frames + ti];
+    }
+    float* conv_out = nullptr;
+    if (!keep) {
+      int64_t most = 0;
+      int t = n_frames, ff = f;
+      for (const auto& blk : blocks_) {
+        most = std::max(most, int64_t(b) * blk.c_out() * t * ff);
+        t /= blk.pool_t(), ff /= blk.pool_f();
+      }
+      if (conv_scratch_.size() < size_t(most)) conv_scratch_.resize(most);
+      conv_out = conv_scratch_.data();
+    }
+    // CNN: 7 blocks, [B, C_in, T, F] → [B, C_out, T/pt, F/pf]; default 626×128 → 156×1.
+    const float* h = x0_.data();
+    int t = n_frames, ff = f;
+    for (auto& blk : blocks_) {
+      h = blk.forward(store_, h, b, t, ff, train, rng, conv_out, scratch_);
+      t /= blk.pool_t(), ff /= blk.pool_f();
+    }
+    t_cnn_ = t;
+    // [B, C, T', 1] → [B, T', C] (squeeze frequency, permute).
+    const int c = blocks_.back().c_out();
+    seq_.resize(int64_t(b) * t * c);
+    for (int bi = 0; bi < b; ++bi)
+      for (int ci = 0; ci < c; ++ci)
+        for (int ti = 0; ti < t; ++ti)
+          seq_[(int64_t(bi) * t + ti) * c + ci] = h[(int64_t(bi) * c + ci) * t + ti];
+    // BiGRU: [B, T', C] → [B, T', 2H].
+    const float* r = gru_->forward(store_, seq_.data(), b, t, scratch_.n_threads());
+    // Heads: dropout → strong [B, K, T'], weak [B, K].
+    heads_->forward(store_, r, b, t, train, rng);
+  }
+
+  void backward(const float* grad_strong, const float* grad_weak) {
+    GREENSED_CHECK(kept_, "Crnn::backward needs a forward with keep_for_backward");
+    kernels::BlasSingleThreadScope blas;
+    const int b = b_, t = t_cnn_, c = blocks_.back().c_out();
+    g_rnn_.assign(int64_t(b) * t * 2 * net_.n_RNN_cell, 0.0f);
+    heads_->backward(store_, grad_strong, grad_weak, g_rnn_.data());
+    g_seq_.assign(int64_t(b) * t * c, 0.0f);
+    gru_->backward(store_, g_rnn_.data(), g_seq_.data(), scratch_.n_threads());
+    // [B, T', C] → [B, C, T', 1].
+    int64_t most_in = 0, most_conv = 0;
+    {
+      int tt = t_, ff = n_mels_;
+      for (size_t i = 0; i < blocks_.size(); ++i) {
+        if (i > 0) most_in = std::max(most_in, int64_t(b) * blocks_[i].c_in() * tt * ff);
+        most_conv = std::max(most_conv, int64_t(b) * blocks_[i].c_out() * tt * ff);
+        tt /= blocks_[i].pool_t(), ff /= blocks_[i].pool_f();
+      }
+    }
+    most_in = std::max(most_in, int64_t(b) * c * t);
+    if (g_ping_.size() < size_t(most_in)) g_ping_.resize(most_in), g_pong_.resize(most_in);
+    if (grad_scratch_.size() < size_t(most_conv)) grad_scratch_.resize(most_conv);
+    for (int bi = 0; bi < b; ++bi)
+      for (int ci = 0; ci < c; ++ci)
+        for (int ti = 0; ti < t; ++ti)
+          g_ping_[(int64_t(bi) * c + ci) * t + ti] = g_seq_[(int64_t(bi) * t + ti) * c + ci];
+    // CNN blocks in reverse.
+    std::vector<std::pair<int, int>> in_shape(blocks_.size());
+    {
+      int tt = t_, ff = n_mels_;
+      for (size_t i = 0; i < blocks_.size(); ++i) {
+        in_shape[i] = {tt, ff};
+        tt /= blocks_[i].pool_t(), ff /= blocks_[i].pool_f();
+      }
+    }
+    for (int i = int(blocks_.size()) - 1; i >= 0; --i) {
+      float* grad_in = nullptr;
+      if (i > 0) {
+        const int64_t n = int64_t(b) * blocks_[i].c_in() * in_shape[i].first * in_shape[i].second;
+        std::fill(g_pong_.begin(), g_pong_.begin() + n, 0.0f);
+        grad_in = g_pong_.data();
+      }
+      blocks_[i].backward(store_, g_ping_.data(), grad_in, grad_scratch_.data(), scratch_);
+      std::swap(g_ping_, g_pong_);
+    }
+  }
+
+  int64_t workspace_bytes() const {
+    int64_t n = 0;
+    for (const auto& blk : blocks_) n += blk.cache_bytes();
+    n += gru_->cache_bytes() + scratch_.bytes();
+    n += int64_t(x0_.capacity() + seq_.capacity() + conv_scratch_.capacity() + g_ping_.capacity() +
+                 g_pong_.capacity() + grad_scratch_.capacity() + g_rnn_.capacity() +
+                 g_seq_.capacity()) *
+         4;
+    return n;
+  }
+
+  core::NetConfig net_;
+  nn::ParameterStore store_;
+  std::vector<nn::ConvBlock> blocks_;
+  std::unique_ptr<nn::BiGru> gru_;
+  std::unique_ptr<nn::SedHeads> heads_;
+  nn::ThreadScratch scratch_;
+  int n_mels_ = 0;  // set by forward's caller
+  int b_ = 0, t_ = 0, t_cnn_ = 0;
+  bool kept_ = false;
+  std::vector<float> x0_, seq_, conv_scratch_, g_rnn_, g_seq_, g_ping_, g_pong_, grad_scratch_;
+};
+
+Crnn::Crnn(const core::NetConfig& net) : impl_(std::make_unique<CrnnImpl>(net)) {}
+Crnn::~Crnn() = default;
+Crnn::Crnn(Crnn&&) noexcept = default;
+Crnn& Crnn::operator=(Crnn&&) noexcept = default;
+
+const core::NetConfig& Crnn::net() const {
+  return impl_->net_;
+}
+int Crnn::n_classes() const {
+  return impl_->net_.nclass;
+}
+int Crnn::n_mels() const {
+  return impl_->freq_product();
+}
+int Crnn::frames_out(int n_frames) const {
+  return impl_->frames_out(n_frames);
+}
+std::span<float> Crnn::params() {
+  return impl_->store_.values();
+}
+std::span<const float> Crnn::params() const {
+  return impl_->store_.values();
+}
+std::span<float> Crnn::grads() {
+  return impl_->store_.grads();
+}
+std::span<float> Crnn::bn_stats() {
+  return impl_->store_.buffers();
+}
+std::span<int64_t> Crnn::bn_batches_tracked() {
+  return impl_->store_.counters();
+}
+int64_t Crnn::n_params() const {
+  return impl_->store_.n_parameters();
+}
+
+std::vector<NamedTensor> Crnn::named_tensors() {
+  std::vector<NamedTensor> out;
+  auto& store = impl_->store_;
+  for (const auto& e : store.entries()) {
+    NamedTensor nt;
+    nt.name = e.name;
+    nt.shape = e.shape;
+    if (e.handle.storage == nn::Storage::kCounter) {
+      nt.kind = TensorKind::kBuffer;
+      nt.data_i64 = store.counter(e.handle);
+    } else {
+      nt.kind = e.handle.storage == nn::Storage::kParameter ? TensorKind::kParameter
+                                                            : TensorKind::kBuffer;
+      nt.data = store.value(e.handle);
+    }
+    out.push_back(std::move(nt));
+  }
+  return out;
+}
+
+void Crnn::init_parameters(core::RngStream& rng) {
+  impl_->store_.init(rng);
+}
+
+void Crnn::forward(const float* x, int batch, int n_mels, int n_frames, Mode mode,
+                   core::RngStream* dropout_rng, bool keep_for_backward) {
+  impl_->n_mels_ = n_mels;
+  impl_->forward(x, batch, n_frames, mode, dropout_rng, keep_for_backward);
+}
+const float* Crnn::strong() const {
+  return impl_->heads_->strong();
+}
+const float* Crnn::weak() const {
+  return impl_->heads_->weak();
+}
+void Crnn::backward(const float* grad_strong, const float* grad_weak) {
+  impl_->backward(grad_strong, grad_weak);
+}
+void Crnn::zero_grad() {
+  auto g = impl_->store_.grads();
+  std::fill(g.begin(), g.end(), 0.0f);
+}
+int64_t Crnn::workspace_bytes() const {
+  return impl_->workspace_bytes();
+}
+
+}  // namespace greensed::model

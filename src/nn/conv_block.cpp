@@ -1,0 +1,247 @@
+#include "greensed/nn/conv_block.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "greensed/core/error.hpp"
+#include "greensed/kernels/batchnorm.hpp"
+#include "greensed/kernels/conv2d.hpp"
+#include "greensed/kernels/dropout.hpp"
+#include "greensed/kernels/gemm.hpp"
+#include "greensed/kernels/glu.hpp"
+
+namespace greensed::nn {
+namespace {
+constexpr float kBnEps = 1e-3f;
+constexpr float kBnMomentum = 0.99f;
+}  // namespace
+
+ConvBlock::ConvBlock(ParameterStore& store, const std::string& prefix, int index, int c_in,
+                     int c_out, int pool_t, int pool_f, float dropout)
+    : c_in_(c_in), c_out_(c_out), pool_t_(pool_t), pool_f_(pool_f), dropout_(dropout) {
+  const std::string i = std::to_string(index);
+  const float conv_bound = 1.0f / std::sqrt(float(c_in * 9));
+  const float lin_bound = 1.0f / std::sqrt(float(c_out));
+  conv_w_ = store.add_parameter(prefix + "conv" + i + ".weight", {c_out, c_in, 3, 3},
+                                Init::uniform(conv_bound));
+  conv_b_ = store.add_parameter(prefix + "conv" + i + ".bias", {c_out}, Init::uniform(conv_bound));
+  bn_gamma_ = store.add_parameter(prefix + "batchnorm" + i + ".weight", {c_out}, Init::constant(1));
+  bn_beta_ = store.add_parameter(prefix + "batchnorm" + i + ".bias", {c_out}, Init::constant(0));
+  running_mean_ =
+      store.add_buffer(prefix + "batchnorm" + i + ".running_mean", {c_out}, Init::constant(0));
+  running_var_ =
+      store.add_buffer(prefix + "batchnorm" + i + ".running_var", {c_out}, Init::constant(1));
+  n_batches_ = store.add_counter(prefix + "batchnorm" + i + ".num_batches_tracked");
+  glu_w_ = store.add_parameter(prefix + "glu" + i + ".linear.weight", {c_out, c_out},
+                               Init::uniform(lin_bound));
+  glu_b_ =
+      store.add_parameter(prefix + "glu" + i + ".linear.bias", {c_out}, Init::uniform(lin_bound));
+}
+
+int64_t ConvBlock::scratch_floats(int t, int f) const {
+  const int64_t tf = int64_t(t) * f;
+  // im2col of the input, plus the BN output and the GLU's linear map of one item.
+  return std::max<int64_t>(int64_t(c_in_) * 9 * tf, 0) + 2 * int64_t(c_out_) * tf;
+}
+
+const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, int t, int f,
+                                bool train, core::RngStream* rng, float* conv_out,
+                                ThreadScratch& scratch) {
+  kernels::BlasSingleThreadScope blas;  // parallel over items: one BLAS thread each
+  const int64_t tf = int64_t(t) * f;
+  const int64_t item = c_out_ * tf;
+  const int to = t / pool_t_, fo = f / pool_f_;
+  GREENSED_CHECK(to > 0 && fo > 0, "conv block input {}x{} is smaller than its pooling {}x{}", t, f,
+                 pool_t_, pool_f_);
+  x_ = x;
+  b_ = b, t_ = t, f_ = f;
+  train_ = train;
+  kept_ = conv_out == nullptr;
+  dropped_ = train && dropout_ > 0.0f;
+  GREENSED_CHECK(!dropped_ || rng != nullptr, "train-mode forward needs a dropout stream");
+  float* y = conv_out;
+  if (kept_) {
+    if (xhat_.size() < size_t(b * item)) xhat_.resize(b * item);
+    y = xhat_.data();
+  }
+  out_.resize(int64_t(b) * c_out_ * to * fo);
+  mean_.resize(c_out_);
+  inv_std_.resize(c_out_);
+  scratch.reserve(scratch_floats(t, f));
+  const int n_threads = scratch.n_threads();
+  const float* w = store.value(conv_w_);
+  const float* bias = store.value(conv_b_);
+
+  // 1. Convolution per item; channel moments per thread (fixed partition: deterministic sums).
+  std::vector<double> moments(size_t(n_threads) * 2 * c_out_, 0.0);
+#pragma omp parallel num_threads(n_threads)
+  {
+    const int th = omp_get_thread_num();
+    float* col = scratch.get(th);
+    double* sum = moments.data() + size_t(th) * 2 * c_out_;
+#pragma omp for schedule(static)
+    for (int bi = 0; bi < b; ++bi) {
+      float* yb = y + bi * item;
+      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
+      if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
+    }
+  }
+  // 2. Statistics.
+  float* rm = store.value(running_mean_);
+  float* rv = store.value(running_var_);
+  if (train) {
+    for (int th = 1; th < n_threads; ++th)
+      for (int k = 0; k < 2 * c_out_; ++k) moments[k] += moments[size_t(th) * 2 * c_out_ + k];
+    kernels::batchnorm_finalize_stats(moments.data(), moments.data() + c_out_, c_out_,
+                                      int64_t(b) * tf, kBnMomentum, kBnEps, mean_.data(),
+                                      inv_std_.data(), rm, rv);
+    *store.counter(n_batches_) += 1;
+  } else {
+    kernels::batchnorm_eval_stats(rm, rv, c_out_, kBnEps, mean_.data(), inv_std_.data());
+  }
+  // 3. Dropout keep bits: one independent counter segment per item.
+  const float keep_scale = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
+  words_per_item_ = kernels::dropout_words(item);
+  int64_t blocks_per_item = 0;
+  uint64_t base = 0;
+  if (dropped_) {
+    keep_bits_.resize(size_t(b) * words_per_item_);
+    blocks_per_item = kernels::dropout_blocks(item, dropout_);
+    base = rng->reserve_blocks(uint64_t(b) * blocks_per_item);
+  }
+  // 4. Normalise → GLU → dropout → pool, fused per item.
+  const float* gamma = store.value(bn_gamma_);
+  const float* beta = store.value(bn_beta_);
+  const float* gw = store.value(glu_w_);
+  const float* gb = store.value(glu_b_);
+#pragma omp parallel num_threads(n_threads)
+  {
+    float* xbn = scratch.get(omp_get_thread_num());
+    float* lin = xbn + item;
+#pragma omp for schedule(static)
+    for (int bi = 0; bi < b; ++bi) {
+      float* yb = y + bi * item;
+      uint64_t* bits = nullptr;
+      if (dropped_) {
+        bits = keep_bits_.data() + bi * words_per_item_;
+        kernels::dropout_keep_bits(*rng, base + bi * blocks_per_item, item, dropout_, bits);
+      }
+      kernels::batchnorm_normalize(yb, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf,
+                                   kept_ ? yb : nullptr, xbn);
+      for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
+      kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f,
+                    lin, int(tf));
+      kernels::glu_dropout_avgpool_forward(lin, xbn, bits, keep_scale, c_out_, t, f, pool_t_,
+                                           pool_f_, out_.data() + int64_t(bi) * c_out_ * to * fo);
+    }
+  }
+  return out_.data();
+}
+
+void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* grad_in,
+                         float* grad_scratch, ThreadScratch& scratch) {
+  kernels::BlasSingleThreadScope blas;  // parallel over items: one BLAS thread each
+  GREENSED_CHECK(kept_ && train_,
+                 "ConvBlock::backward needs a train-mode forward that kept its caches");
+  const int b = b_, t = t_, f = f_;
+  const int64_t tf = int64_t(t) * f;
+  const int64_t item = c_out_ * tf;
+  const int to = t / pool_t_, fo = f / pool_f_;
+  const int n_threads = scratch.n_threads();
+  const int64_t n_cw = int64_t(c_out_) * c_in_ * 9, n_gw = int64_t(c_out_) * c_out_;
+  const int64_t per_thread = n_cw + c_out_ + n_gw + c_out_;
+  thread_grads_.assign(size_t(n_threads) * per_thread, 0.0f);
+  std::vector<double> sums(size_t(n_threads) * 2 * c_out_, 0.0);
+  const float keep_scale = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
+  const float* gamma = store.value(bn_gamma_);
+  const float* beta = store.value(bn_beta_);
+  const float* gw = store.value(glu_w_);
+  const float* gb = store.value(glu_b_);
+  const float* cw = store.value(conv_w_);
+
+  // 1. Pool, dropout and GLU backward per item → grad of the BN output in grad_scratch.
+#pragma omp parallel num_threads(n_threads)
+  {
+    const int th = omp_get_thread_num();
+    float* xbn = scratch.get(th);
+    float* lin = xbn + item;
+    float* tg = thread_grads_.data() + th * per_thread;
+    float* t_gw = tg + n_cw + c_out_;
+    float* t_gb = t_gw + n_gw;
+    double* sg = sums.data() + size_t(th) * 2 * c_out_;
+#pragma omp for schedule(static)
+    for (int bi = 0; bi < b; ++bi) {
+      const float* xh = xhat_.data() + bi * item;
+      float* gx = grad_scratch + bi * item;
+      kernels::batchnorm_affine(xh, gamma, beta, c_out_, tf, xbn);
+      for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
+      kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f,
+                    lin, int(tf));
+      const uint64_t* bits = dropped_ ? keep_bits_.data() + bi * words_per_item_ : nullptr;
+      kernels::glu_dropout_avgpool_backward(grad_out + int64_t(bi) * c_out_ * to * fo, lin, xbn,
+                                            bits, keep_scale, c_out_, t, f, pool_t_, pool_f_, lin,
+                                            gx);
+      // lin now holds grad_lin.
+      kernels::gemm(true, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, lin, int(tf), 1.0f, gx,
+                    int(tf));
+      kernels::gemm(false, true, c_out_, c_out_, int(tf), 1.0f, lin, int(tf), xbn, int(tf), 1.0f,
+                    t_gw, c_out_);
+      for (int c = 0; c < c_out_; ++c) {
+        const float* g = lin + c * tf;
+        float s = 0.0f;
+        for (int64_t i = 0; i < tf; ++i) s += g[i];
+        t_gb[c] += s;
+      }
+      kernels::batchnorm_backward_reduce_add(gx, xh, c_out_, tf, sg, sg + c_out_);
+    }
+  }
+  for (int th = 1; th < n_threads; ++th)
+    for (int k = 0; k < 2 * c_out_; ++k) sums[k] += sums[size_t(th) * 2 * c_out_ + k];
+  float* g_gamma = store.grad(bn_gamma_);
+  float* g_beta = store.grad(bn_beta_);
+  for (int c = 0; c < c_out_; ++c) {
+    g_beta[c] += float(sums[c]);
+    g_gamma[c] += float(sums[c_out_ + c]);
+  }
+  // 2. BatchNorm backward and the convolution's weight and data gradients per item.
+#pragma omp parallel num_threads(n_threads)
+  {
+    const int th = omp_get_thread_num();
+    float* col = scratch.get(th);
+    float* tg = thread_grads_.data() + th * per_thread;
+#pragma omp for schedule(static)
+    for (int bi = 0; bi < b; ++bi) {
+      float* gy = grad_scratch + bi * item;
+      kernels::batchnorm_backward_apply(gy, xhat_.data() + bi * item, gamma, inv_std_.data(),
+                                        sums.data(), sums.data() + c_out_, int64_t(b) * tf, c_out_,
+                                        tf, gy);
+      const float* xb = x_ + int64_t(bi) * c_in_ * tf;
+      kernels::conv3x3_backward_weights(xb, gy, c_in_, c_out_, t, f, col, false, tg, tg + n_cw);
+      if (grad_in != nullptr) {
+        kernels::conv3x3_backward_data(gy, cw, c_in_, c_out_, t, f, col,
+                                       grad_in + int64_t(bi) * c_in_ * tf);
+      }
+    }
+  }
+  // 3. Thread-local gradients into the store, in thread order.
+  float* g_cw = store.grad(conv_w_);
+  float* g_cb = store.grad(conv_b_);
+  float* g_gw = store.grad(glu_w_);
+  float* g_gb = store.grad(glu_b_);
+  for (int th = 0; th < n_threads; ++th) {
+    const float* tg = thread_grads_.data() + th * per_thread;
+    for (int64_t k = 0; k < n_cw; ++k) g_cw[k] += tg[k];
+    for (int k = 0; k < c_out_; ++k) g_cb[k] += tg[n_cw + k];
+    for (int64_t k = 0; k < n_gw; ++k) g_gw[k] += tg[n_cw + c_out_ + k];
+    for (int k = 0; k < c_out_; ++k) g_gb[k] += tg[n_cw + c_out_ + n_gw + k];
+  }
+}
+
+int64_t ConvBlock::cache_bytes() const {
+  return int64_t(xhat_.capacity() + out_.capacity()) * 4 + int64_t(keep_bits_.capacity()) * 8;
+}
+
+}  // namespace greensed::nn

@@ -1,0 +1,112 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "greensed/core/error.hpp"
+#include "greensed/model/crnn.hpp"
+
+namespace greensed::model {
+namespace {
+
+std::vector<float> random_input(size_t n, uint64_t seed) {
+  core::RngStream rng(seed, uint64_t(core::RngStreamId::kTest));
+  std::vector<float> v(n);
+  for (auto& x : v) x = float(rng.uniform());  // min-max scaled features lie in [0, 1]
+  return v;
+}
+
+TEST(Crnn, DefaultConfigHasTheRecipesParameterCount) {
+  Crnn model{core::NetConfig{}};
+  EXPECT_EQ(model.n_params(), 1112420);
+  EXPECT_EQ(model.params().size(), 1112420u);
+  EXPECT_EQ(model.grads().size(), 1112420u);
+  EXPECT_EQ(model.bn_stats().size(), 2u * (16 + 32 + 64 + 4 * 128));
+  EXPECT_EQ(model.bn_batches_tracked().size(), 7u);
+  EXPECT_EQ(model.frames_out(626), 156);
+  EXPECT_EQ(model.n_mels(), 128);
+}
+
+TEST(Crnn, NamedTensorsAreTheRecipesStateDict) {
+  Crnn model{core::NetConfig{}};
+  std::ifstream in(std::string(GREENSED_TEST_DATA_DIR) + "/model/crnn_tensor_names.txt");
+  ASSERT_TRUE(in) << "missing tests/data/model/crnn_tensor_names.txt";
+  std::vector<std::string> expected;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != '#') expected.push_back(line);
+  }
+  std::vector<std::string> actual;
+  int64_t n_param_values = 0;
+  for (const auto& t : model.named_tensors()) {
+    std::string shape;
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      shape += (i ? "x" : "") + std::to_string(t.shape[i]);
+    if (t.shape.empty()) shape = "scalar";
+    const bool is_param = t.kind == TensorKind::kParameter;
+    actual.push_back(t.name + (is_param ? " param " : " buffer ") +
+                     (t.data_i64 ? "int64 " : "float32 ") + shape);
+    if (is_param) {
+      // Parameters tile the flat buffer in state_dict order.
+      EXPECT_EQ(t.data, model.params().data() + n_param_values) << t.name;
+      n_param_values += t.numel();
+    }
+  }
+  EXPECT_EQ(actual, expected);
+  EXPECT_EQ(n_param_values, 1112420);
+}
+
+TEST(Crnn, ForwardShapesAndModes) {
+  Crnn model{core::NetConfig{}};
+  core::RngStream init(42, uint64_t(core::RngStreamId::kInit));
+  model.init_parameters(init);
+  const int b = 2, f = 128, t = 626, k = 10, to = 156;
+  const auto x = random_input(size_t(b) * f * t, 1);
+  model.forward(x.data(), b, f, t, Mode::kEval, nullptr, false);
+  const std::vector<float> strong(model.strong(), model.strong() + b * k * to);
+  const std::vector<float> weak(model.weak(), model.weak() + b * k);
+  for (float v : strong) ASSERT_TRUE(v > 0.0f && v < 1.0f);
+  for (float v : weak) ASSERT_TRUE(v > 0.0f && v < 1.0f);
+  // Eval is deterministic and leaves the running statistics alone.
+  const std::vector<float> stats(model.bn_stats().begin(), model.bn_stats().end());
+  model.forward(x.data(), b, f, t, Mode::kEval, nullptr, false);
+  EXPECT_EQ(std::vector<float>(model.strong(), model.strong() + b * k * to), strong);
+  EXPECT_EQ(std::vector<float>(model.bn_stats().begin(), model.bn_stats().end()), stats);
+  EXPECT_EQ(model.bn_batches_tracked()[0], 0);
+  // Train mode: dropout changes the output, the running statistics move, counters count.
+  core::RngStream dropout(42, uint64_t(core::RngStreamId::kDropoutStudent));
+  model.forward(x.data(), b, f, t, Mode::kTrain, &dropout, true);
+  EXPECT_NE(std::vector<float>(model.strong(), model.strong() + b * k * to), strong);
+  EXPECT_NE(std::vector<float>(model.bn_stats().begin(), model.bn_stats().end()), stats);
+  for (int64_t n : model.bn_batches_tracked()) EXPECT_EQ(n, 1);
+  EXPECT_GT(dropout.state().counter, 0u);
+}
+
+TEST(Crnn, InputThatDoesNotPoolToOneBinIsRejected) {
+  Crnn model{core::NetConfig{}};
+  const std::vector<float> x(64 * 626, 0.5f);
+  try {
+    model.forward(x.data(), 1, 64, 626, Mode::kEval, nullptr, false);
+    FAIL() << "expected InputError";
+  } catch (const core::InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "CRNN input of 64 mel bins x 626 frames pools to 0 x 156; the recipe's CRNN "
+                 "needs exactly one frequency bin and at least one frame at the GRU (mel bins in "
+                 "[128, 255] with net.pooling)");
+  }
+}
+
+TEST(Crnn, UnsupportedConfigNamesTheKey) {
+  core::NetConfig net;
+  net.kernel_size[2] = 5;
+  try {
+    Crnn model(net);
+    FAIL() << "expected InputError";
+  } catch (const core::InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "net.kernel_size: greensed's convolutions are 3x3 (every entry must be 3); found "
+                 "5 at index 2");
+  }
+}
+
+}  // namespace
+}  // namespace greensed::model

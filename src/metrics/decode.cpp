@@ -118,6 +118,31 @@ void decode_events(std::span<const double> filtered, std::span<const double> tim
                       [&](int f) { return timestamps[size_t(f)]; }, out);
 }
 
+std::vector<ClipScores> postprocess_scores(const std::vector<ClipScores>& clips,
+                                           std::span<const int> windows) {
+  std::vector<ClipScores> out = clips;
+  for (size_t i = 0; i < clips.size(); ++i) {
+    median_filter(clips[i].scores, out[i].scores, clips[i].n_frames(), clips[i].n_classes(),
+                  windows);
+  }
+  return out;
+}
+
+std::vector<EventTable> decode_tables(const std::vector<ClipScores>& filtered,
+                                      std::span<const double> thresholds) {
+  std::vector<EventTable> tables(thresholds.size());
+  for (size_t j = 0; j < thresholds.size(); ++j) {
+    tables[j].source = fmt::format("scores decoded at {}", thresholds[j]);
+    for (const ClipScores& clip : filtered) {
+      const std::string filename = clip.audio_id + ".wav";
+      tables[j].clips.push_back(filename);
+      decode_events(clip.scores, clip.timestamps, clip.classes, thresholds[j], filename,
+                    tables[j].events);
+    }
+  }
+  return tables;
+}
+
 std::vector<double> numpy_arange(double start, double stop, double step) {
   GREENSED_CHECK(step != 0.0, "numpy_arange: zero step");
   const double len = std::ceil((stop - start) / step);

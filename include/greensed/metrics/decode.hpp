@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "greensed/metrics/events.hpp"
+#include "greensed/metrics/scores.hpp"
 
 namespace greensed::metrics {
 
@@ -54,6 +55,14 @@ void decode_events(std::span<const double> filtered, int n_frames,
 void decode_events(std::span<const double> filtered, std::span<const double> timestamps,
                    const std::vector<std::string>& classes, double threshold,
                    const std::string& filename, std::vector<Event>& out);
+
+// Median-filtered copies of score tables (median_filter along frames with `windows`).
+std::vector<ClipScores> postprocess_scores(const std::vector<ClipScores>& clips,
+                                           std::span<const int> windows);
+// One event table per threshold, every clip decoded with its own frame boundaries; events are
+// named audio_id + ".wav" as DESED does.
+std::vector<EventTable> decode_tables(const std::vector<ClipScores>& filtered,
+                                      std::span<const double> thresholds);
 
 // numpy.arange(start, stop, step) element values: start + i * ((start + step) - start).
 std::vector<double> numpy_arange(double start, double stop, double step);

@@ -238,10 +238,11 @@ ClipLayout sample_strong_layout(core::RngStream& rng, double clip_len) {
   for (int c = 0; c < data::kNumClasses; ++c) {
     if (c != first && rng.uniform() < st.cooccurrence[first][c]) classes |= 1u << c;
   }
-  return sample_layout_for_classes(rng, classes, clip_len);
+  return sample_layout_for_classes(rng, classes, clip_len, /*every_class_audible=*/false);
 }
 
-ClipLayout sample_layout_for_classes(core::RngStream& rng, uint32_t classes, double clip_len) {
+ClipLayout sample_layout_for_classes(core::RngStream& rng, uint32_t classes, double clip_len,
+                                     bool every_class_audible) {
   std::vector<SourceEvent> sources;
   for (int c = 0; c < data::kNumClasses; ++c) {
     if (!(classes & (1u << c))) continue;
@@ -251,7 +252,7 @@ ClipLayout sample_layout_for_classes(core::RngStream& rng, uint32_t classes, dou
     for (int i = 0; i < n; ++i) {
       any |= place_event(rng, c, draw_duration(rng, c, clip_len), clip_len, sources);
     }
-    if (!any) {  // a weak label must be audible: force one event in the quietest place
+    if (!any && every_class_audible) {  // a weak label must be audible: force one event
       sources.push_back({c, 0.0, std::min(clip_len, draw_duration(rng, c, clip_len))});
     }
   }

@@ -67,9 +67,12 @@ struct ClipLayout {
 
 // A synthetic strong clip's layout (the rules in the header comment).
 ClipLayout sample_strong_layout(core::RngStream& rng, double clip_len = 10.0);
-// Events for a given set of classes (weak clips): per class n = round(truncnorm of its
-// events-per-clip), durations and onsets as above; labels are the post-processed events.
-ClipLayout sample_layout_for_classes(core::RngStream& rng, uint32_t classes, double clip_len);
+// Events for a given set of classes: per class n = round(truncnorm of its events-per-clip),
+// durations and onsets as above; labels are the post-processed events. A class none of whose
+// events found a place (polyphony 3, same-class gaps) is dropped, unless `every_class_audible`
+// (weak clips: the label set is given), where one event is forced in at the clip start.
+ClipLayout sample_layout_for_classes(core::RngStream& rng, uint32_t classes, double clip_len,
+                                     bool every_class_audible = true);
 // A layout that copies a real clip's labels (validation "real-like" clips): every labelled event
 // is rendered over [onset, min(offset, clip_len)); labels are kept exactly as in the table.
 ClipLayout layout_from_labels(const std::vector<data::Event>& events, double clip_len);

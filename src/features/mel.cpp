@@ -87,7 +87,7 @@ MelSettings mel_settings_from(const core::FeatsConfig& feats) {
 std::string settings_text(const MelSettings& s) {
   return fmt::format(
       "mel v1: sample_rate={} n_fft={} win_length={} hop_length={} n_mels={} f_min={} f_max={} "
-      "window=hamming_symmetric center=reflect power=1 mel_scale=htk norm=none",
+      "window=hamming_symmetric center=reflect power=1 mel_scale=htk norm=none stft=fftw_double",
       s.sample_rate, s.n_fft, s.n_fft, s.hop_length, s.n_mels, s.f_min, s.f_max);
 }
 

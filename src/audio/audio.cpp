@@ -28,12 +28,16 @@ SndfilePtr open_for_reading(const std::string& path, SF_INFO* info) {
   if (std::filesystem::is_directory(path, ec)) {
     throw core::InputError(fmt::format("{}: cannot read audio: is a directory", path));
   }
+  if (std::filesystem::file_size(path, ec) == 0 && !ec) {
+    throw core::InputError(fmt::format("{}: cannot read audio: the file is empty (0 bytes)", path));
+  }
   *info = SF_INFO{};
   SndfilePtr file(sf_open(path.c_str(), SFM_READ, info));
   if (!file) {
-    throw core::InputError(
-        fmt::format("{}: cannot read audio: {} (expected a WAV, FLAC or OGG file)", path,
-                    sf_strerror(nullptr)));
+    std::string reason = sf_strerror(nullptr);
+    while (!reason.empty() && (reason.back() == '.' || reason.back() == ' ')) reason.pop_back();
+    throw core::InputError(fmt::format(
+        "{}: cannot read audio: {} (libsndfile); expected a WAV, FLAC or OGG file", path, reason));
   }
   if (info->frames <= 0) {
     throw core::InputError(fmt::format("{}: cannot read audio: the file holds no samples", path));
@@ -134,9 +138,13 @@ double random_crop(std::vector<float>& x, int64_t n_samples, int sample_rate,
   const int64_t start = rng.randint(0, n - n_samples);
   x.erase(x.begin(), x.begin() + start);
   x.resize(n_samples);
-  // Python's round(start / fs, 3) rounds the double exactly, ties to even; so does glibc's printf.
+  return crop_onset_seconds(start, sample_rate);
+}
+
+double crop_onset_seconds(int64_t start_sample, int sample_rate) {
+  // Python's round(x, 3) rounds the exact binary value of x, ties to even; so does glibc's printf.
   char text[32];
-  std::snprintf(text, sizeof text, "%.3f", double(start) / double(sample_rate));
+  std::snprintf(text, sizeof text, "%.3f", double(start_sample) / double(sample_rate));
   return std::strtod(text, nullptr);
 }
 

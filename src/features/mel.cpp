@@ -87,7 +87,7 @@ MelSettings mel_settings_from(const core::FeatsConfig& feats) {
 std::string settings_text(const MelSettings& s) {
   return fmt::format(
       "mel v1: sample_rate={} n_fft={} win_length={} hop_length={} n_mels={} f_min={} f_max={} "
-      "window=hamming_symmetric center=reflect power=1 mel_scale=htk norm=none",
+      "window=hamming_symmetric center=reflect power=1 mel_scale=htk norm=none stft=fftw_double",
       s.sample_rate, s.n_fft, s.n_fft, s.hop_length, s.n_mels, s.f_min, s.f_max);
 }
 
@@ -220,13 +220,13 @@ std::vector<double> stft_magnitude_reference(std::span<const float> x, const Mel
   const int n_fft = s.n_fft, n_freqs = s.n_freqs();
   const auto padded = reflect_pad(x, n_fft / 2);
   const int64_t n_frames = s.n_frames(int64_t(x.size()));
+  const auto window = hamming_window_symmetric(n_fft);
   std::vector<double> mag(size_t(n_frames) * n_freqs);
   for (int64_t t = 0; t < n_frames; ++t) {
     for (int k = 0; k < n_freqs; ++k) {
       double re = 0.0, im = 0.0;
       for (int n = 0; n < n_fft; ++n) {
-        const double w = 0.54 - 0.46 * std::cos(2.0 * std::numbers::pi * n / (n_fft - 1));
-        const double v = w * padded[t * s.hop_length + n];
+        const double v = double(window[n]) * padded[t * s.hop_length + n];
         // exact argument reduction: k·n mod n_fft keeps the angle small
         const double angle = 2.0 * std::numbers::pi * double((int64_t(k) * n) % n_fft) / n_fft;
         re += v * std::cos(angle);

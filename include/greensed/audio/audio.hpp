@@ -50,6 +50,8 @@ void pad_or_crop(std::vector<float>& x, int64_t n_samples);
 // and the returned onset shift is round(start / sample_rate, 3) seconds, by which strong labels
 // move.
 double random_crop(std::vector<float>& x, int64_t n_samples, int sample_rate, core::RngStream& rng);
+// Python's round(start_sample / sample_rate, 3): the onset shift random_crop returns.
+double crop_onset_seconds(int64_t start_sample, int sample_rate);
 
 enum class WavFormat { kPcm16, kFloat32 };
 

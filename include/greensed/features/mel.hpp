@@ -84,7 +84,8 @@ void mel_apply_bands(std::span<const MelBand> bands, const float* mag, int n_fre
 void mel_apply_reference(const float* fb, int n_mels, const float* mag, int n_freqs,
                          int64_t n_frames, float* mel, int64_t mel_stride);
 
-// |STFT| by a plain DFT in double precision (test oracle): returns [T, n_freqs].
+// |STFT| by a plain DFT in double precision with the same float32 window (test oracle for the FFT):
+// returns [T, n_freqs].
 std::vector<double> stft_magnitude_reference(std::span<const float> x, const MelSettings& s);
 
 class MelExtractor {

@@ -1,0 +1,180 @@
+// audio: decoding (WAV/FLAC/OGG), channel mix, 16-bit scaling, resampling, pad/crop, error texts.
+#include <gtest/gtest.h>
+#include <sndfile.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+
+#include "greensed/audio/audio.hpp"
+#include "greensed/core/error.hpp"
+
+namespace greensed::audio {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Audio : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("greensed_audio_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+std::vector<float> tone(int n, double freq, int rate, double amp = 0.5) {
+  std::vector<float> x(n);
+  for (int i = 0; i < n; ++i)
+    x[i] = float(amp * std::sin(2.0 * std::numbers::pi * freq * i / rate));
+  return x;
+}
+
+TEST_F(Audio, StereoFloatWavIsMixedByMean) {
+  const std::vector<float> interleaved = {0.5f, -0.25f, 1.5f, 0.5f, -1.0f, -1.0f};
+  write_wav(path("s.wav"), interleaved, 2, 16000, WavFormat::kFloat32);
+  int rate = 0;
+  const auto x = decode_mono(path("s.wav"), &rate);
+  EXPECT_EQ(rate, 16000);
+  EXPECT_EQ(x, (std::vector<float>{0.125f, 1.0f, -1.0f}));  // float data beyond ±1 is kept
+  const auto info = probe(path("s.wav"));
+  EXPECT_EQ(info.n_channels, 2);
+  EXPECT_EQ(info.n_frames, 3);
+}
+
+TEST_F(Audio, Pcm16IsScaledLikeTorchaudio) {
+  write_wav(path("p.wav"), std::vector<float>{0.25f, -0.5f, 0.0f, -1.0f}, 1, 16000);
+  const auto x = decode_mono(path("p.wav"), nullptr);
+  ASSERT_EQ(x.size(), 4u);
+  // integer PCM arrives as int16 / 32768
+  for (const float v : x) EXPECT_EQ(v * 32768.0f, std::round(v * 32768.0f));
+  EXPECT_NEAR(x[0], 0.25f, 1.0f / 32768);
+  EXPECT_NEAR(x[1], -0.5f, 1.0f / 32768);
+  EXPECT_EQ(x[2], 0.0f);
+}
+
+void write_with_sndfile(const std::string& path, int format, const std::vector<float>& x,
+                        int rate) {
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = 1;
+  info.format = format;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  ASSERT_NE(f, nullptr) << sf_strerror(nullptr);
+  ASSERT_EQ(sf_writef_float(f, x.data(), sf_count_t(x.size())), sf_count_t(x.size()));
+  sf_close(f);
+}
+
+TEST_F(Audio, DecodesFlacAndOgg) {
+  const auto x = tone(8000, 440.0, 16000);
+  write_with_sndfile(path("a.flac"), SF_FORMAT_FLAC | SF_FORMAT_PCM_16, x, 16000);
+  write_with_sndfile(path("a.ogg"), SF_FORMAT_OGG | SF_FORMAT_VORBIS, x, 16000);
+  const auto flac = load_mono(path("a.flac"));
+  ASSERT_EQ(flac.size(), x.size());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(flac[i], x[i], 1.0 / 32768);
+  const auto ogg = load_mono(path("a.ogg"));
+  ASSERT_EQ(ogg.size(), x.size());
+  double err = 0.0, energy = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    err += (ogg[i] - x[i]) * (ogg[i] - x[i]);
+    energy += x[i] * x[i];
+  }
+  EXPECT_LT(err / energy, 1e-2);  // lossy codec: signal-to-error above 20 dB
+}
+
+TEST_F(Audio, ResamplesToSixteenKilohertz) {
+  const auto x = tone(44100, 1000.0, 44100);
+  write_wav(path("r.wav"), x, 1, 44100, WavFormat::kFloat32);
+  const auto y = load_mono(path("r.wav"), 16000);
+  ASSERT_EQ(y.size(), 16000u);
+  const auto ideal = tone(16000, 1000.0, 16000);
+  double max_err = 0.0;
+  for (size_t i = 400; i < 15600; ++i)
+    max_err = std::max(max_err, double(std::abs(y[i] - ideal[i])));
+  EXPECT_LT(max_err, 1e-4);  // SOXR_HQ: 20-bit precision, passband to 91 % of Nyquist
+  EXPECT_EQ(resample(ideal, 16000, 16000), ideal);
+}
+
+TEST_F(Audio, PadAndCropForEvaluation) {
+  std::vector<float> x = {1, 2, 3};
+  pad_or_crop(x, 5);
+  EXPECT_EQ(x, (std::vector<float>{1, 2, 3, 0, 0}));
+  pad_or_crop(x, 2);
+  EXPECT_EQ(x, (std::vector<float>{1, 2}));
+}
+
+TEST_F(Audio, RandomCropShiftsLikeTheReference) {
+  std::vector<float> source(50000);
+  for (size_t i = 0; i < source.size(); ++i) source[i] = float(i);
+  core::RngStream rng(42, uint64_t(core::RngStreamId::kCrop));
+  core::RngStream twin = rng;
+  for (int trial = 0; trial < 20; ++trial) {
+    auto x = source;
+    const double onset = random_crop(x, 16000, 16000, rng);
+    const int64_t start = twin.randint(0, 50000 - 16000);
+    ASSERT_EQ(x.size(), 16000u);
+    EXPECT_EQ(x.front(), float(start));
+    EXPECT_EQ(x.back(), float(start + 15999));
+    EXPECT_EQ(onset, crop_onset_seconds(start, 16000));
+  }
+  std::vector<float> short_clip = {1, 2};
+  EXPECT_EQ(random_crop(short_clip, 4, 16000, rng), 0.0);
+  EXPECT_EQ(short_clip, (std::vector<float>{1, 2, 0, 0}));
+}
+
+TEST_F(Audio, OnsetRoundsLikePython) {
+  // Python: round(s / 16000, 3) for s in (8, 24, 40, 123457, 16008, 24008)
+  EXPECT_EQ(crop_onset_seconds(8, 16000), 0.001);
+  EXPECT_EQ(crop_onset_seconds(24, 16000), 0.002);
+  EXPECT_EQ(crop_onset_seconds(40, 16000), 0.003);
+  EXPECT_EQ(crop_onset_seconds(123457, 16000), 7.716);
+  EXPECT_EQ(crop_onset_seconds(16008, 16000), 1.0);
+  EXPECT_EQ(crop_onset_seconds(24008, 16000), 1.5);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const core::InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
+}
+
+TEST_F(Audio, MissingFileIsNamed) {
+  EXPECT_EQ(error_of([&] { load_mono(path("nope.wav")); }),
+            path("nope.wav") + ": cannot read audio: no such file");
+}
+
+TEST_F(Audio, EmptyFileIsNamed) {
+  std::ofstream(path("empty.wav")).close();
+  EXPECT_EQ(error_of([&] { load_mono(path("empty.wav")); }),
+            path("empty.wav") + ": cannot read audio: the file is empty (0 bytes)");
+}
+
+TEST_F(Audio, CorruptFileGivesLibsndfilesReason) {
+  std::ofstream(path("bad.wav")) << "this is not audio at all";
+  EXPECT_EQ(error_of([&] { load_mono(path("bad.wav")); }),
+            path("bad.wav") +
+                ": cannot read audio: Format not recognised (libsndfile); expected a WAV, FLAC or "
+                "OGG file");
+}
+
+TEST_F(Audio, HeaderWithoutSamplesIsRejected) {
+  write_wav(path("zero.wav"), std::vector<float>{}, 1, 16000);
+  EXPECT_EQ(error_of([&] { load_mono(path("zero.wav")); }),
+            path("zero.wav") + ": cannot read audio: the file holds no samples");
+}
+
+TEST_F(Audio, DirectoryIsRejected) {
+  EXPECT_EQ(error_of([&] { load_mono(dir_.string()); }),
+            dir_.string() + ": cannot read audio: is a directory");
+}
+
+}  // namespace
+}  // namespace greensed::audio

@@ -308,6 +308,19 @@ void visit(EnergyConfig& c, V& v) {
   v("proc_root", c.proc_root, Rule<std::string>());
   v("nvml_library", c.nvml_library, Rule<std::string>());
   v("project_name", c.project_name, Rule<std::string>());
+  v("experiment_name", c.experiment_name, Rule<std::string>());
+  v("rapl_include_dram", c.rapl_include_dram, Rule<bool>());
+  v("ram_source", c.ram_source, one_of({"auto", "model"}));
+  v("force_ram_power_w", c.force_ram_power_w, non_negative_number());
+  v("gpu_poll_interval_s", c.gpu_poll_interval_s, Rule<double>([](const double& s) {
+      return s >= 0.01 && s <= 10 ? "" : "must be between 0.01 and 10 seconds";
+    }));
+  v("min_reliable_window_s", c.min_reliable_window_s, non_negative_number());
+  v("checkpoint_interval_s", c.checkpoint_interval_s, Rule<double>([](const double& s) {
+      return s >= 1 ? "" : "must be at least 1 second";
+    }));
+  v("intensity_vintage", c.intensity_vintage, one_of({"latest", "codecarbon-2.3.4"}));
+  v("tracking_mode", c.tracking_mode, one_of({"machine", "process"}));
 }
 
 template <class V>

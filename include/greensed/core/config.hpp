@@ -119,6 +119,15 @@ struct EnergyConfig {
   std::string proc_root = "/proc";
   std::string nvml_library = "libnvidia-ml.so.1";
   std::string project_name = "greensed";
+  std::string experiment_name = "base";  // CodeCarbon's task-file name part
+  bool rapl_include_dram = true;         // measured DRAM as its own component
+  std::string ram_source = "auto";       // auto (measured DRAM when present) | model
+  double force_ram_power_w = 0.0;        // > 0: constant RAM power instead of the model
+  double gpu_poll_interval_s = 0.1;      // GPUs without an energy counter
+  double min_reliable_window_s = 0.5;    // shorter windows are flagged short_window
+  double checkpoint_interval_s = 60.0;   // energy_checkpoint.json rewrite period
+  std::string intensity_vintage = "latest";  // latest | codecarbon-2.3.4 (country table values)
+  std::string tracking_mode = "machine";     // written to emissions.csv (machine | process)
 };
 
 // greensed: stopping policies (combinable; 0 = off).

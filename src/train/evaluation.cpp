@@ -58,7 +58,7 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
     for (int m = 0; m < 2; ++m) {
       model::Crnn& net = m == 0 ? student : teacher;
       auto& out = m == 0 ? student_out : teacher_out;
-      net.forward(x.data(), B, T, model::Mode::kEval, nullptr, false);
+      net.forward(x.data(), B, F, T, model::Mode::kEval, nullptr, false);
       for (int b = 0; b < B; ++b) {
         ClipScores s;
         s.filename = filenames[first + b];

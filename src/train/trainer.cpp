@@ -194,8 +194,8 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
       features::scale_instance(x, B, norm);
 
       student.zero_grad();
-      student.forward(x.data(), B, n_frames, model::Mode::kTrain, &dropout_s, true);
-      teacher.forward(x.data(), B, n_frames, model::Mode::kTrain, &dropout_t, false);
+      student.forward(x.data(), B, mel.n_mels, n_frames, model::Mode::kTrain, &dropout_s, true);
+      teacher.forward(x.data(), B, mel.n_mels, n_frames, model::Mode::kTrain, &dropout_t, false);
       const float* ss = student.strong();
       const float* sw = student.weak();
       const float* ts = teacher.strong();

@@ -1,8 +1,8 @@
 // greensed normalize: 10 baseline epochs on this machine → the DCASE energy normalisation factor,
 // and optionally a submission's normalised energy and energy-weighted scores.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <sstream>
 
@@ -30,7 +30,8 @@ double emissions_csv_kwh(const std::string& path) {
     if (header[i] == "energy_consumed") col = i;
   }
   if (col == header.size()) {
-    throw core::InputError(fmt::format("{}:1: no 'energy_consumed' column (is this a CodeCarbon emissions.csv?)", path));
+    throw core::InputError(fmt::format(
+        "{}:1: no 'energy_consumed' column (is this a CodeCarbon emissions.csv?)", path));
   }
   double sum = 0;
   int line_no = 1;
@@ -42,9 +43,12 @@ double emissions_csv_kwh(const std::string& path) {
     std::string f;
     bool quoted = false;
     for (char c : line) {
-      if (c == '"') quoted = !quoted;
-      else if (c == ',' && !quoted) fields.push_back(f), f.clear();
-      else f += c;
+      if (c == '"')
+        quoted = !quoted;
+      else if (c == ',' && !quoted)
+        fields.push_back(f), f.clear();
+      else
+        f += c;
     }
     fields.push_back(f);
     try {
@@ -62,24 +66,34 @@ int run_normalize(const std::vector<std::string>& args) {
   bool resume = false;
   double reference_kwh = 0, submission_kwh = -1, reference_training_kwh = 1.666;
   int year = 2024;
-  ArgParser parser("normalize", "train 10 baseline epochs here and compute the DCASE energy normalisation factor");
+  ArgParser parser(
+      "normalize",
+      "train 10 baseline epochs here and compute the DCASE energy normalisation factor");
   parser.config_options(&config_path, &overrides);
-  parser.option("--run-dir", &run_dir, "DIR", "run directory (default: <run.dir>/<run.name>_normalize)");
+  parser.option("--run-dir", &run_dir, "DIR",
+                "run directory (default: <run.dir>/<run.name>_normalize)");
   parser.flag("--resume", &resume, "continue an interrupted normalisation run");
-  parser.option("--year", &year, "YEAR", "reference of that DCASE year: 2024 (0.029 kWh, default) or 2023 (0.032 kWh)");
-  parser.option("--reference-kwh", &reference_kwh, "KWH", "reference kWh of 10 baseline epochs (overrides --year)");
-  parser.option("--submission-kwh", &submission_kwh, "KWH", "a submission's training kWh measured on this machine");
-  parser.option("--submission-emissions", &emissions, "CSV", "or its CodeCarbon emissions.csv (energy_consumed summed)");
+  parser.option("--year", &year, "YEAR",
+                "reference of that DCASE year: 2024 (0.029 kWh, default) or 2023 (0.032 kWh)");
+  parser.option("--reference-kwh", &reference_kwh, "KWH",
+                "reference kWh of 10 baseline epochs (overrides --year)");
+  parser.option("--submission-kwh", &submission_kwh, "KWH",
+                "a submission's training kWh measured on this machine");
+  parser.option("--submission-emissions", &emissions, "CSV",
+                "or its CodeCarbon emissions.csv (energy_consumed summed)");
   parser.option("--reference-training-kwh", &reference_training_kwh, "KWH",
-                "baseline training kWh used to weight scores (default 1.666, the DCASE 2024 baseline README)");
-  parser.repeated("--score", &scores, "NAME=VALUE", "a submission score to energy-weight, e.g. psds1=0.49 (repeatable)");
+                "baseline training kWh used to weight scores (default 1.666, the DCASE 2024 "
+                "baseline README)");
+  parser.repeated("--score", &scores, "NAME=VALUE",
+                  "a submission score to energy-weight, e.g. psds1=0.49 (repeatable)");
   if (!parser.parse(args)) return kExitOk;
   parser.require("--config FILE", !config_path.empty());
   // Exactly 10 epochs with validation as the recipe; no early stopping of any kind.
   std::vector<std::string> all = overrides;
-  for (const char* o : {"training.n_epochs=10", "training.early_stop_patience=10", "stopping.patience=0",
-                        "stopping.energy_budget_kwh=0", "stopping.target_f1=0", "stopping.min_f1_gain_per_kwh=0",
-                        "stopping.min_relative_improvement=0", "energy.enabled=true"}) {
+  for (const char* o :
+       {"training.n_epochs=10", "training.early_stop_patience=10", "stopping.patience=0",
+        "stopping.energy_budget_kwh=0", "stopping.target_f1=0", "stopping.min_f1_gain_per_kwh=0",
+        "stopping.min_relative_improvement=0", "energy.enabled=true"}) {
     all.push_back(o);
   }
   const auto loaded = load_config_logged(config_path, all);
@@ -97,50 +111,61 @@ int run_normalize(const std::vector<std::string>& args) {
   options.progress_line = stderr_is_terminal();
   const train::TrainResult r = train::run_training(config, options);
   if (r.epochs_done != 10) {
-    throw core::InputError(fmt::format("{}: only {} of 10 epochs finished; rerun with --resume", run_dir, r.epochs_done));
+    throw core::InputError(fmt::format("{}: only {} of 10 epochs finished; rerun with --resume",
+                                       run_dir, r.epochs_done));
   }
   const double factor = report::normalisation_factor(ref.baseline_10_epochs_kwh, r.kwh_epochs);
 
-  nlohmann::json j = {{"measured_kwh_10_epochs", r.kwh_epochs},
-                      {"measured_kwh_whole_run", r.kwh_run},
-                      {"methods", {{"cpu", r.cpu_method}, {"ram", r.ram_method}, {"gpu", r.gpu_method}}},
-                      {"reference_kwh", ref.baseline_10_epochs_kwh},
-                      {"reference", ref.description},
-                      {"normalisation_factor", factor},
-                      {"config", config_path},
-                      {"run_dir", run_dir}};
+  nlohmann::json j = {
+      {"measured_kwh_10_epochs", r.kwh_epochs},
+      {"measured_kwh_whole_run", r.kwh_run},
+      {"methods", {{"cpu", r.cpu_method}, {"ram", r.ram_method}, {"gpu", r.gpu_method}}},
+      {"reference_kwh", ref.baseline_10_epochs_kwh},
+      {"reference", ref.description},
+      {"normalisation_factor", factor},
+      {"config", config_path},
+      {"run_dir", run_dir}};
   std::string md = fmt::format(
       "# DCASE energy normalisation\n\n"
-      "- 10 baseline epochs on this machine (training + validation, as the recipe): **{:.6f} kWh**\n"
+      "- 10 baseline epochs on this machine (training + validation, as the recipe): **{:.6f} "
+      "kWh**\n"
       "  (cpu: {}; ram: {}; gpu: {})\n"
       "- reference: {:.6f} kWh ({})\n"
       "- **normalisation factor = {:.6f} / {:.6f} = {:.6f}**\n",
-      r.kwh_epochs, r.cpu_method, r.ram_method, r.gpu_method, ref.baseline_10_epochs_kwh, ref.description,
-      ref.baseline_10_epochs_kwh, r.kwh_epochs, factor);
+      r.kwh_epochs, r.cpu_method, r.ram_method, r.gpu_method, ref.baseline_10_epochs_kwh,
+      ref.description, ref.baseline_10_epochs_kwh, r.kwh_epochs, factor);
   if (config.data.synth_folder.find("demo") != std::string::npos) {
-    md += "- note: this run used the generated demo dataset, which is much smaller than DESED; the factor "
-          "is only the DCASE factor when the config points at the real DESED training data\n";
+    md +=
+        "- note: this run used the generated demo dataset, which is much smaller than DESED; the "
+        "factor "
+        "is only the DCASE factor when the config points at the real DESED training data\n";
   }
   if (submission_kwh >= 0) {
     const double normalised = report::normalised_energy(submission_kwh, factor);
     j["submission_kwh"] = submission_kwh;
     j["normalised_kwh"] = normalised;
     j["reference_training_kwh"] = reference_training_kwh;
-    md += fmt::format("\n## Submission\n\n- measured: {:.6f} kWh{}\n- normalised: {:.6f} × {:.6f} = **{:.6f} kWh**\n",
-                      submission_kwh, emissions.empty() ? "" : " (energy_consumed of " + emissions + ")", submission_kwh,
-                      factor, normalised);
+    md += fmt::format(
+        "\n## Submission\n\n- measured: {:.6f} kWh{}\n- normalised: {:.6f} × {:.6f} = **{:.6f} "
+        "kWh**\n",
+        submission_kwh, emissions.empty() ? "" : " (energy_consumed of " + emissions + ")",
+        submission_kwh, factor, normalised);
     if (!scores.empty()) {
-      md += fmt::format("\nEnergy-weighted scores = score × {:.3f} kWh (reference baseline training) / {:.6f} kWh:\n\n",
-                        reference_training_kwh, normalised);
+      md += fmt::format(
+          "\nEnergy-weighted scores = score × {:.3f} kWh (reference baseline training) / {:.6f} "
+          "kWh:\n\n",
+          reference_training_kwh, normalised);
       for (const auto& s : scores) {
         const auto eq = s.find('=');
         double v = 0;
         try {
           v = std::stod(s.substr(eq + 1));
         } catch (const std::exception&) {
-          throw core::InputError(fmt::format("--score {}: expected NAME=VALUE with a number, e.g. psds1=0.49", s));
+          throw core::InputError(
+              fmt::format("--score {}: expected NAME=VALUE with a number, e.g. psds1=0.49", s));
         }
-        const double weighted = report::energy_weighted_score(v, reference_training_kwh, normalised);
+        const double weighted =
+            report::energy_weighted_score(v, reference_training_kwh, normalised);
         j["energy_weighted_scores"][s.substr(0, eq)] = weighted;
         md += fmt::format("- {}: {} → **{:.6f}**\n", s.substr(0, eq), v, weighted);
       }
@@ -152,8 +177,9 @@ int run_normalize(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-const Registrar registrar({"normalize", "train 10 baseline epochs and compute the DCASE energy normalisation factor",
-                           run_normalize});
+const Registrar registrar(
+    {"normalize", "train 10 baseline epochs and compute the DCASE energy normalisation factor",
+     run_normalize});
 
 }  // namespace
 }  // namespace greensed::cli

@@ -25,7 +25,8 @@ int run_train(const std::vector<std::string>& args) {
   ArgParser parser("train", "train the baseline (mean teacher) and measure every epoch's energy");
   parser.config_options(&config_path, &overrides);
   parser.option("--run-dir", &run_dir, "DIR", "run directory (default: <run.dir>/<run.name>)");
-  parser.flag("--resume", &resume, "continue from the run directory's last checkpoint (or start it)");
+  parser.flag("--resume", &resume,
+              "continue from the run directory's last checkpoint (or start it)");
   if (!parser.parse(args)) return kExitOk;
   parser.require("--config FILE", !config_path.empty());
   const auto loaded = load_config_logged(config_path, overrides);
@@ -34,10 +35,12 @@ int run_train(const std::vector<std::string>& args) {
 
   const std::string dir = train::resolve_run_dir(config, run_dir);
   std::filesystem::create_directories(dir);
-  auto file_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/log.txt", /*truncate=*/false);
+  auto file_sink =
+      std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/log.txt", /*truncate=*/false);
   file_sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e %L] %v");
   spdlog::default_logger()->sinks().push_back(file_sink);
-  for (const auto& w : loaded.warnings) file_sink->log(spdlog::details::log_msg("", spdlog::level::warn, w));
+  for (const auto& w : loaded.warnings)
+    file_sink->log(spdlog::details::log_msg("", spdlog::level::warn, w));
 
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
@@ -51,19 +54,26 @@ int run_train(const std::vector<std::string>& args) {
   std::signal(SIGTERM, SIG_DFL);
 
   if (r.interrupted) {
-    spdlog::warn("[train] stopped by signal after {} epoch(s); continue with: greensed train --config {} --run-dir {} --resume",
-                 r.epochs_done, config_path, dir);
+    spdlog::warn(
+        "[train] stopped by signal after {} epoch(s); continue with: greensed train --config {} "
+        "--run-dir {} --resume",
+        r.epochs_done, config_path, dir);
     return 128 + g_stop.load();
   }
-  spdlog::info("[train] {} epoch(s) in {}; best objective {:.4f} at epoch {}; best teacher F1 {:.4f}", r.epochs_done,
-               dir, r.best_obj, r.best_epoch, r.best_f1);
-  spdlog::info("[train] energy: {:.6f} kWh for the epochs, {:.6f} kWh for the whole run (cpu: {}; ram: {}; gpu: {})",
-               r.kwh_epochs, r.kwh_run, r.cpu_method, r.ram_method, r.gpu_method);
-  if (!r.stop_policy.empty()) spdlog::info("[train] stopped early by {}: {}", r.stop_policy, r.stop_reason);
+  spdlog::info(
+      "[train] {} epoch(s) in {}; best objective {:.4f} at epoch {}; best teacher F1 {:.4f}",
+      r.epochs_done, dir, r.best_obj, r.best_epoch, r.best_f1);
+  spdlog::info(
+      "[train] energy: {:.6f} kWh for the epochs, {:.6f} kWh for the whole run (cpu: {}; ram: {}; "
+      "gpu: {})",
+      r.kwh_epochs, r.kwh_run, r.cpu_method, r.ram_method, r.gpu_method);
+  if (!r.stop_policy.empty())
+    spdlog::info("[train] stopped early by {}: {}", r.stop_policy, r.stop_reason);
   return kExitOk;
 }
 
-const Registrar registrar({"train", "train the baseline (mean teacher) with per-epoch kWh", run_train});
+const Registrar registrar({"train", "train the baseline (mean teacher) with per-epoch kWh",
+                           run_train});
 
 }  // namespace
 }  // namespace greensed::cli

@@ -11,7 +11,9 @@ CacheFeatureSource::CacheFeatureSource(features::FeatureCache& cache, int n_fram
                                        core::RngStream* crop_rng)
     : cache_(cache), n_frames_(n_frames), crop_rng_(crop_rng) {}
 
-int CacheFeatureSource::n_mels() const { return cache_.settings().mel.n_mels; }
+int CacheFeatureSource::n_mels() const {
+  return cache_.settings().mel.n_mels;
+}
 
 double CacheFeatureSource::load(const std::string& clip_path, std::span<float> out) {
   const int n_mels = this->n_mels();

@@ -14,22 +14,31 @@ namespace {
 
 using nlohmann::json;
 
-json rng_json(const core::RngState& s) { return json{{"seed", s.seed}, {"stream", s.stream}, {"counter", s.counter}}; }
+json rng_json(const core::RngState& s) {
+  return json{{"seed", s.seed}, {"stream", s.stream}, {"counter", s.counter}};
+}
 core::RngState rng_from(const json& j) {
-  return {j.at("seed").get<uint64_t>(), j.at("stream").get<uint64_t>(), j.at("counter").get<uint64_t>()};
+  return {j.at("seed").get<uint64_t>(), j.at("stream").get<uint64_t>(),
+          j.at("counter").get<uint64_t>()};
 }
 
 // JSON cannot hold ±inf; they are stored as null.
-json real(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-double real_from(const json& j, double fallback) { return j.is_null() ? fallback : j.get<double>(); }
+json real(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
+double real_from(const json& j, double fallback) {
+  return j.is_null() ? fallback : j.get<double>();
+}
 
 void put_model(model::Safetensors& file, model::Crnn& net, const std::string& prefix) {
   for (const auto& t : net.named_tensors()) {
     const int64_t n = t.numel();
     if (t.data_i64 != nullptr) {
-      file.tensors[prefix + t.name] = model::Tensor::from_i64(t.shape, std::vector<int64_t>(t.data_i64, t.data_i64 + n));
+      file.tensors[prefix + t.name] =
+          model::Tensor::from_i64(t.shape, std::vector<int64_t>(t.data_i64, t.data_i64 + n));
     } else {
-      file.tensors[prefix + t.name] = model::Tensor::from_f32(t.shape, std::vector<float>(t.data, t.data + n));
+      file.tensors[prefix + t.name] =
+          model::Tensor::from_f32(t.shape, std::vector<float>(t.data, t.data + n));
     }
   }
 }
@@ -40,7 +49,8 @@ void get_model(const model::Safetensors& file, model::Crnn& net, const std::stri
     if (t.data_i64 != nullptr) {
       const model::Tensor& src = file.at(name);
       if (src.dtype != model::DType::kI64 || src.numel() != t.numel()) {
-        throw core::InputError(fmt::format("{}: tensor '{}' should be I64 with {} value(s)", file.origin, name, t.numel()));
+        throw core::InputError(fmt::format("{}: tensor '{}' should be I64 with {} value(s)",
+                                           file.origin, name, t.numel()));
       }
       std::memcpy(t.data_i64, src.i64.data(), size_t(t.numel()) * sizeof(int64_t));
     } else {
@@ -65,13 +75,15 @@ std::string train_state_to_json(const TrainState& s) {
       {"best_f1_epoch", s.best_f1_epoch},
       {"first_f1_040_epoch", s.first_f1_040_epoch},
       {"wall_cumulative_s", s.wall_cumulative_s},
-      {"rng", {{"dropout_student", rng_json(s.dropout_student)},
-               {"dropout_teacher", rng_json(s.dropout_teacher)},
-               {"crop", rng_json(s.crop)}}},
-      {"loader", {{"epoch_rng", rng_json(s.loader.sampler.epoch_rng)},
-                  {"epoch", s.loader.sampler.epoch},
-                  {"next_step", s.loader.sampler.next_step},
-                  {"mixup", rng_json(s.loader.mixup)}}},
+      {"rng",
+       {{"dropout_student", rng_json(s.dropout_student)},
+        {"dropout_teacher", rng_json(s.dropout_teacher)},
+        {"crop", rng_json(s.crop)}}},
+      {"loader",
+       {{"epoch_rng", rng_json(s.loader.sampler.epoch_rng)},
+        {"epoch", s.loader.sampler.epoch},
+        {"next_step", s.loader.sampler.next_step},
+        {"mixup", rng_json(s.loader.mixup)}}},
       {"meter", s.meter_json},
       {"epochs_csv", rows},
       {"stop_policy", s.stop_policy},
@@ -107,21 +119,24 @@ TrainState train_state_from_json(const std::string& text, const std::string& ori
     const std::string rows = j.at("epochs_csv");
     s.epochs = report::parse_epochs(rows, origin + " (epoch rows)");
   } catch (const json::exception& e) {
-    throw core::InputError(fmt::format("{}: the training state in the checkpoint is unreadable ({}); "
-                                       "the file is not a greensed training checkpoint or is damaged",
-                                       origin, e.what()));
+    throw core::InputError(
+        fmt::format("{}: the training state in the checkpoint is unreadable ({}); "
+                    "the file is not a greensed training checkpoint or is damaged",
+                    origin, e.what()));
   }
   return s;
 }
 
 void save_checkpoint(const std::string& path, model::Crnn& student, model::Crnn& teacher,
-                     std::span<const float> adam_m, std::span<const float> adam_v, const TrainState& state) {
+                     std::span<const float> adam_m, std::span<const float> adam_v,
+                     const TrainState& state) {
   model::Safetensors file;
   put_model(file, student, "sed_student.");
   put_model(file, teacher, "sed_teacher.");
   if (!adam_m.empty()) {
     const int64_t n = int64_t(adam_m.size());
-    file.tensors["optimizer.exp_avg"] = model::Tensor::from_f32({n}, std::vector<float>(adam_m.begin(), adam_m.end()));
+    file.tensors["optimizer.exp_avg"] =
+        model::Tensor::from_f32({n}, std::vector<float>(adam_m.begin(), adam_m.end()));
     file.tensors["optimizer.exp_avg_sq"] =
         model::Tensor::from_f32({n}, std::vector<float>(adam_v.begin(), adam_v.end()));
   }

@@ -34,7 +34,9 @@ void clips_with_events(const data::StrongSet& set, std::vector<std::string>& pat
   }
 }
 
-double intersection_dtc(const core::Config& config) { return config.run.f1_variant == "0.7" ? 0.7 : 0.5; }
+double intersection_dtc(const core::Config& config) {
+  return config.run.f1_variant == "0.7" ? 0.7 : 0.5;
+}
 
 }  // namespace
 
@@ -42,7 +44,8 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
              const std::vector<std::string>& paths, const std::vector<std::string>& filenames,
              int batch_size, const std::string& normtype, std::vector<ClipScores>& student_out,
              std::vector<ClipScores>& teacher_out) {
-  GREENSED_CHECK(paths.size() == filenames.size(), "{} paths, {} names", paths.size(), filenames.size());
+  GREENSED_CHECK(paths.size() == filenames.size(), "{} paths, {} names", paths.size(),
+                 filenames.size());
   const int F = source.n_mels(), T = source.n_frames();
   const int K = student.n_classes(), T_out = student.frames_out(T);
   const auto norm = features::parse_normtype(normtype);
@@ -62,7 +65,8 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
       for (int b = 0; b < B; ++b) {
         ClipScores s;
         s.filename = filenames[first + b];
-        s.strong.assign(net.strong() + size_t(b) * K * T_out, net.strong() + size_t(b + 1) * K * T_out);
+        s.strong.assign(net.strong() + size_t(b) * K * T_out,
+                        net.strong() + size_t(b + 1) * K * T_out);
         s.weak.assign(net.weak() + size_t(b) * K, net.weak() + size_t(b + 1) * K);
         out.push_back(std::move(s));
       }
@@ -70,8 +74,9 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
   }
 }
 
-metrics::EventTable decode(const std::vector<ClipScores>& scores, int n_frames_out, double threshold,
-                           int median_window, const core::Config& config, const std::string& name) {
+metrics::EventTable decode(const std::vector<ClipScores>& scores, int n_frames_out,
+                           double threshold, int median_window, const core::Config& config,
+                           const std::string& name) {
   metrics::FrameGrid grid;
   grid.sample_rate = config.feats.sample_rate;
   grid.hop_length = config.feats.hop_length;
@@ -87,11 +92,13 @@ metrics::EventTable decode(const std::vector<ClipScores>& scores, int n_frames_o
     GREENSED_CHECK(clip.strong.size() == tk.size(), "{}: {} scores for [{}, {}]", clip.filename,
                    clip.strong.size(), K, n_frames_out);
     for (int k = 0; k < K; ++k) {
-      for (int t = 0; t < n_frames_out; ++t) tk[size_t(t) * K + k] = clip.strong[size_t(k) * n_frames_out + t];
+      for (int t = 0; t < n_frames_out; ++t)
+        tk[size_t(t) * K + k] = clip.strong[size_t(k) * n_frames_out + t];
     }
-    metrics::median_filter(std::span<const float>(tk), std::span<float>(filtered), n_frames_out, K, windows);
-    metrics::decode_events(std::span<const float>(filtered), n_frames_out, classes, threshold, clip.filename,
-                           grid, table.events);
+    metrics::median_filter(std::span<const float>(tk), std::span<float>(filtered), n_frames_out, K,
+                           windows);
+    metrics::decode_events(std::span<const float>(filtered), n_frames_out, classes, threshold,
+                           clip.filename, grid, table.events);
     table.clips.push_back(clip.filename);
   }
   return table;
@@ -103,7 +110,8 @@ metrics::EventTable ground_truth(const data::StrongSet& set) {
   for (const auto& clip : set.clips) {
     gt.clips.push_back(clip.filename);
     for (const auto& e : clip.events) {
-      gt.events.push_back({clip.filename, std::string(data::kClassNames[e.label]), e.onset, e.offset, 0});
+      gt.events.push_back(
+          {clip.filename, std::string(data::kClassNames[e.label]), e.onset, e.offset, 0});
     }
   }
   return gt;
@@ -126,8 +134,8 @@ ValidationMetrics validate(model::Crnn& student, model::Crnn& teacher, data::Fea
     names.push_back(clip.filename);
   }
   std::vector<ClipScores> s_scores, t_scores;
-  predict(student, teacher, source, paths, names, config.training.batch_size_val, config.scaler.normtype,
-          s_scores, t_scores);
+  predict(student, teacher, source, paths, names, config.training.batch_size_val,
+          config.scaler.normtype, s_scores, t_scores);
   const int T_out = student.frames_out(source.n_frames());
   const int K = student.n_classes();
 
@@ -138,8 +146,10 @@ ValidationMetrics validate(model::Crnn& student, model::Crnn& teacher, data::Fea
   const double dtc = intersection_dtc(config);
   const metrics::EventTable gt = ground_truth(synth_val);
   const metrics::PsdsEval eval(gt, durations_of(synth_val), {dtc, dtc, 0.3});
-  const auto s_det = decode(s_synth, T_out, threshold, config.training.median_window, config, "student");
-  const auto t_det = decode(t_synth, T_out, threshold, config.training.median_window, config, "teacher");
+  const auto s_det =
+      decode(s_synth, T_out, threshold, config.training.median_window, config, "student");
+  const auto t_det =
+      decode(t_synth, T_out, threshold, config.training.median_window, config, "teacher");
   m.synth_f1_student = metrics::desed_intersection_f1(eval, s_det);
   m.synth_f1_teacher = metrics::desed_intersection_f1(eval, t_det);
 
@@ -173,7 +183,8 @@ TestMetrics test_scores(const std::vector<ClipScores>& scores, const data::Stron
   metrics::PsdsEval s1(gt, dur, metrics::PsdsParams::scenario1().criteria);
   metrics::PsdsEval s2(gt, dur, metrics::PsdsParams::scenario2().criteria);
   for (double th : metrics::desed_test_thresholds(config.training.n_test_thresholds)) {
-    const auto det = decode(scores, T_out, th, config.training.median_window, config, fmt::format("test@{}", th));
+    const auto det = decode(scores, T_out, th, config.training.median_window, config,
+                            fmt::format("test@{}", th));
     s1.add_operating_point(det);
     s2.add_operating_point(det);
   }

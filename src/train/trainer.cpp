@@ -1,8 +1,8 @@
 #include "greensed/train/trainer.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -45,7 +45,8 @@ double seconds_since(Clock::time_point t0) {
 void copy_model(model::Crnn& from, model::Crnn& to) {
   auto src = from.named_tensors();
   auto dst = to.named_tensors();
-  GREENSED_CHECK(src.size() == dst.size(), "models differ: {} vs {} tensors", src.size(), dst.size());
+  GREENSED_CHECK(src.size() == dst.size(), "models differ: {} vs {} tensors", src.size(),
+                 dst.size());
   for (size_t i = 0; i < src.size(); ++i) {
     if (src[i].data_i64 != nullptr) {
       std::memcpy(dst[i].data_i64, src[i].data_i64, size_t(src[i].numel()) * sizeof(int64_t));
@@ -79,7 +80,9 @@ void write_summary(const std::string& run_dir, const nlohmann::json& j) {
   core::write_file_atomic(run_dir + "/summary.json", j.dump(2) + "\n");
 }
 
-double kwh(int64_t uj) { return double(uj) / kUjPerKwh; }
+double kwh(int64_t uj) {
+  return double(uj) / kUjPerKwh;
+}
 
 }  // namespace
 
@@ -101,12 +104,14 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
   const bool resuming = options.resume && fs::exists(last_path);
   if (!options.resume && (fs::exists(run_dir + "/epochs.csv") || fs::exists(last_path))) {
     throw core::InputError(fmt::format(
-        "{}: already holds a run; pass --resume to continue it, or choose another --run-dir", run_dir));
+        "{}: already holds a run; pass --resume to continue it, or choose another --run-dir",
+        run_dir));
   }
   fs::create_directories(run_dir + "/checkpoints");
   core::write_file_atomic(run_dir + "/config.yaml", core::config_to_yaml(config));
 
-  // ---- data and features -------------------------------------------------------------------------
+  // ---- data and features
+  // -------------------------------------------------------------------------
   const data::DesedSets sets = data::load_desed_sets(config);
   features::FeatureCache cache(config.features.cache_dir, features::cache_settings_from(config));
   const auto& mel = cache.settings().mel;
@@ -116,7 +121,8 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
   CacheFeatureSource train_source(cache, n_frames, &crop_rng);
   CacheFeatureSource eval_source(cache, n_frames, nullptr);
 
-  // ---- models and optimiser ----------------------------------------------------------------------
+  // ---- models and optimiser
+  // ----------------------------------------------------------------------
   model::Crnn student(config.net), teacher(config.net);
   core::RngStream init_rng = core::make_stream(seed, core::RngStreamId::kInit);
   student.init_parameters(init_rng);
@@ -144,21 +150,26 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
   loader_options.audio_len = config.data.audio_max_len;
   loader_options.encoder = data::ManyHotEncoder(config.data.audio_max_len, config.feats.sample_rate,
                                                 config.feats.hop_length, config.data.net_subsample);
-  data::BatchLoader loader(sets.synth_train, sets.weak_train, sets.unlabeled, train_source, loader_options,
-                           resuming ? &state.loader : nullptr);
+  data::BatchLoader loader(sets.synth_train, sets.weak_train, sets.unlabeled, train_source,
+                           loader_options, resuming ? &state.loader : nullptr);
   const int steps_per_epoch = loader.steps_per_epoch();
   const int64_t rampup = rampup_steps(config.training.n_epochs_warmup, steps_per_epoch);
-  const int patience = config.stopping.patience > 0 ? config.stopping.patience : config.training.early_stop_patience;
+  const int patience =
+      config.stopping.patience > 0 ? config.stopping.patience : config.training.early_stop_patience;
   const auto norm = features::parse_normtype(config.scaler.normtype);
-  const int n_rows = loader_options.batch_sizes[0] + loader_options.batch_sizes[1] + loader_options.batch_sizes[2];
+  const int n_rows =
+      loader_options.batch_sizes[0] + loader_options.batch_sizes[1] + loader_options.batch_sizes[2];
   spdlog::info(
-      "[train] {} synthetic, {} weak ({} held out), {} unlabelled clips; batch {} = [{}, {}, {}]; {} steps per "
+      "[train] {} synthetic, {} weak ({} held out), {} unlabelled clips; batch {} = [{}, {}, {}]; "
+      "{} steps per "
       "epoch; warm-up {} steps; {} parameters",
       sets.synth_train.clips.size(), sets.weak_train.clips.size(), sets.weak_val.clips.size(),
-      sets.unlabeled.files.size(), n_rows, loader_options.batch_sizes[0], loader_options.batch_sizes[1],
-      loader_options.batch_sizes[2], steps_per_epoch, rampup, student.n_params());
+      sets.unlabeled.files.size(), n_rows, loader_options.batch_sizes[0],
+      loader_options.batch_sizes[1], loader_options.batch_sizes[2], steps_per_epoch, rampup,
+      student.n_params());
 
-  // ---- energy ------------------------------------------------------------------------------------
+  // ---- energy
+  // ------------------------------------------------------------------------------------
   std::unique_ptr<energy::SystemEnv> env;
   std::unique_ptr<energy::Meter> meter;
   if (config.energy.enabled) {
@@ -175,7 +186,8 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
   bool interrupted = false;
   report::StopDecision stop;
 
-  for (int epoch = state.epoch + 1; epoch <= config.training.n_epochs && !interrupted && !stop.stop; ++epoch) {
+  for (int epoch = state.epoch + 1; epoch <= config.training.n_epochs && !interrupted && !stop.stop;
+       ++epoch) {
     const auto t_epoch = Clock::now();
     const int epoch_win = meter ? meter->begin("epoch", energy::WindowKind::kEpoch, epoch) : -1;
     const int train_win = meter ? meter->begin("train", energy::WindowKind::kPhase, epoch) : -1;
@@ -216,23 +228,27 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
         l.cons_weak = nn::bce_mean(sw, tw, int64_t(B) * K, float(w), grad_weak.data());
       }
       l.t_strong = nn::bce_mean(ts, batch->strong_labels.data(), n_strong, 0.0f, nullptr);
-      l.t_weak = nn::bce_mean(tw + size_t(ns) * K, batch->weak_labels.data(), int64_t(nw) * K, 0.0f, nullptr);
+      l.t_weak = nn::bce_mean(tw + size_t(ns) * K, batch->weak_labels.data(), int64_t(nw) * K, 0.0f,
+                              nullptr);
       l.total = l.strong + l.weak + w * (l.cons_strong + l.cons_weak);
       for (const auto& [term, value] : {std::pair<const char*, double>{"loss_strong", l.strong},
                                         {"loss_weak", l.weak},
                                         {"loss_cons_strong", l.cons_strong},
                                         {"loss_cons_weak", l.cons_weak}}) {
         if (!std::isfinite(value)) {
-          throw core::InputError(fmt::format(
-              "training diverged at step {} (epoch {}): {} is {}; the last good checkpoint is {} (epoch {}); "
-              "lower opt.lr or check the input features",
-              k, epoch, term, value, resuming || state.epoch > 0 ? last_path : "none", state.epoch));
+          throw core::InputError(
+              fmt::format("training diverged at step {} (epoch {}): {} is {}; the last good "
+                          "checkpoint is {} (epoch {}); "
+                          "lower opt.lr or check the input features",
+                          k, epoch, term, value, resuming || state.epoch > 0 ? last_path : "none",
+                          state.epoch));
         }
       }
       // The recipe's order: EMA (on_before_zero_grad) uses the student before this step's update.
       nn::ema_update(teacher.params(), student.params(), ema_alpha(k, config.training.ema_factor));
       student.backward(grad_strong.data(), grad_weak.data());
-      if (config.training.gradient_clip > 0) clip_gradients(student.grads(), config.training.gradient_clip);
+      if (config.training.gradient_clip > 0)
+        clip_gradients(student.grads(), config.training.gradient_clip);
       last_lr = learning_rate(k, config.opt.lr, rampup);
       last_w = w;
       adam.step(student.params(), student.grads(), last_lr);
@@ -250,11 +266,13 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
         std::string energy_text;
         if (meter) {
           const auto r = meter->report(epoch_win);
-          energy_text = fmt::format("  {:.1f} W  {:.6f} kWh", r.duration_s > 0 ? r.total_uj / 1e6 / r.duration_s : 0.0,
+          energy_text = fmt::format("  {:.1f} W  {:.6f} kWh",
+                                    r.duration_s > 0 ? r.total_uj / 1e6 / r.duration_s : 0.0,
                                     kwh(meter->run_report().total_uj));
         }
-        fmt::print(stderr, "\r[train] epoch {}/{} step {}/{}  {:.1f} clips/s  ETA {:.0f} s{}   ", epoch,
-                   config.training.n_epochs, steps_done, steps_per_epoch, rate, eta, energy_text);
+        fmt::print(stderr, "\r[train] epoch {}/{} step {}/{}  {:.1f} clips/s  ETA {:.0f} s{}   ",
+                   epoch, config.training.n_epochs, steps_done, steps_per_epoch, rate, eta,
+                   energy_text);
       }
       if (options.stop_requested != nullptr && options.stop_requested->load() != 0) {
         interrupted = true;
@@ -269,31 +287,38 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
         meter->end(train_win);
         meter->end(epoch_win);
       }
-      spdlog::warn("[train] interrupted in epoch {} after {} step(s); resume with --resume (continues after epoch {})",
-                   epoch, steps_done, state.epoch);
+      spdlog::warn(
+          "[train] interrupted in epoch {} after {} step(s); resume with --resume (continues after "
+          "epoch {})",
+          epoch, steps_done, state.epoch);
       break;
     }
     const double train_s = seconds_since(t_epoch);
     if (meter) meter->end(train_win);
 
-    // ---- validation ------------------------------------------------------------------------------
+    // ---- validation
+    // ------------------------------------------------------------------------------
     report::EpochRecord row;
     row.epoch = epoch;
     row.step = state.step;
     row.lr = last_lr;
     row.consistency_weight = last_w;
     const double n = steps_done;
-    row.loss_total = sums.total / n, row.loss_strong = sums.strong / n, row.loss_weak = sums.weak / n;
+    row.loss_total = sums.total / n, row.loss_strong = sums.strong / n,
+    row.loss_weak = sums.weak / n;
     row.loss_cons_strong = sums.cons_strong / n, row.loss_cons_weak = sums.cons_weak / n;
     row.teacher_loss_strong = sums.t_strong / n, row.teacher_loss_weak = sums.t_weak / n;
     const auto t_val = Clock::now();
-    const bool validate_now = epoch % config.training.validation_interval == 0 || epoch == config.training.n_epochs;
+    const bool validate_now =
+        epoch % config.training.validation_interval == 0 || epoch == config.training.n_epochs;
     const double nan = std::nan("");
-    row.val_synth_f1_student = row.val_synth_f1_teacher = row.val_weak_f1_student = row.val_weak_f1_teacher =
-        row.val_obj = nan;
+    row.val_synth_f1_student = row.val_synth_f1_teacher = row.val_weak_f1_student =
+        row.val_weak_f1_teacher = row.val_obj = nan;
     if (validate_now) {
-      const int val_win = meter ? meter->begin("validation", energy::WindowKind::kPhase, epoch) : -1;
-      const ValidationMetrics vm = validate(student, teacher, eval_source, sets.synth_val, sets.weak_val, config);
+      const int val_win =
+          meter ? meter->begin("validation", energy::WindowKind::kPhase, epoch) : -1;
+      const ValidationMetrics vm =
+          validate(student, teacher, eval_source, sets.synth_val, sets.weak_val, config);
       if (meter) meter->end(val_win);
       row.val_synth_f1_student = vm.synth_f1_student;
       row.val_synth_f1_teacher = vm.synth_f1_teacher;
@@ -315,15 +340,17 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
       const energy::Prediction p = meter->predict(config.training.n_epochs);
       if (p.available) predicted = p.energy_j.value / 3.6e6 * config.energy.pue;
       if (p.available) {
-        spdlog::info("[energy] projected run: {:.6f} kWh [{:.6f}, {:.6f}] ({}), {:.0f} s", predicted,
-                     p.energy_j.low / 3.6e6 * config.energy.pue, p.energy_j.high / 3.6e6 * config.energy.pue, p.band,
-                     p.duration_s.value);
+        spdlog::info("[energy] projected run: {:.6f} kWh [{:.6f}, {:.6f}] ({}), {:.0f} s",
+                     predicted, p.energy_j.low / 3.6e6 * config.energy.pue,
+                     p.energy_j.high / 3.6e6 * config.energy.pue, p.band, p.duration_s.value);
       }
     }
-    row.kwh_cumulative = (state.epochs.empty() ? 0.0 : state.epochs.back().kwh_cumulative) + row.kwh;
+    row.kwh_cumulative =
+        (state.epochs.empty() ? 0.0 : state.epochs.back().kwh_cumulative) + row.kwh;
     row.predicted_total_kwh = predicted;
 
-    // ---- checkpoints and stopping ----------------------------------------------------------------
+    // ---- checkpoints and stopping
+    // ----------------------------------------------------------------
     state.epoch = epoch;
     state.adam_t = adam.state().step;
     state.dropout_student = dropout_s.state();
@@ -350,7 +377,8 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
     {
       double sum = 0;
       int count = 0;
-      for (size_t j = state.epochs.size() > 1 ? 1 : 0; j < state.epochs.size(); ++j, ++count) sum += state.epochs[j].kwh;
+      for (size_t j = state.epochs.size() > 1 ? 1 : 0; j < state.epochs.size(); ++j, ++count)
+        sum += state.epochs[j].kwh;
       next_epoch_kwh = count > 0 ? sum / count : 0.0;
     }
     stop = report::decide_stop(state.epochs, config.stopping, patience, next_epoch_kwh);
@@ -358,25 +386,31 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
       state.stop_policy = stop.policy;
       state.stop_reason = stop.reason;
     }
-    if (epoch % config.run.checkpoint_every_epochs == 0 || epoch == config.training.n_epochs || stop.stop) {
+    if (epoch % config.run.checkpoint_every_epochs == 0 || epoch == config.training.n_epochs ||
+        stop.stop) {
       saved.push_back("last");
     }
     for (const auto& name : saved) {
-      save_checkpoint(run_dir + "/checkpoints/" + name + ".safetensors", student, teacher, adam.state().m,
-                      adam.state().v, state);
+      save_checkpoint(run_dir + "/checkpoints/" + name + ".safetensors", student, teacher,
+                      adam.state().m, adam.state().v, state);
     }
     report::append_epoch(run_dir + "/epochs.csv", row);
     spdlog::info(
-        "[train] epoch {}/{}: loss {:.4f} (strong {:.4f}, weak {:.4f}, cons {:.5f}) lr {:.3g} | F1 synth "
-        "student {:.4f} teacher {:.4f}, weak {:.4f}, obj {:.4f} | {:.1f} s, {:.6f} kWh (total {:.6f}){}",
+        "[train] epoch {}/{}: loss {:.4f} (strong {:.4f}, weak {:.4f}, cons {:.5f}) lr {:.3g} | F1 "
+        "synth "
+        "student {:.4f} teacher {:.4f}, weak {:.4f}, obj {:.4f} | {:.1f} s, {:.6f} kWh (total "
+        "{:.6f}){}",
         epoch, config.training.n_epochs, row.loss_total, row.loss_strong, row.loss_weak,
-        row.loss_cons_strong + row.loss_cons_weak, row.lr, row.val_synth_f1_student, row.val_synth_f1_teacher,
-        row.val_weak_f1_student, row.val_obj, row.wall_s, row.kwh, row.kwh_cumulative,
+        row.loss_cons_strong + row.loss_cons_weak, row.lr, row.val_synth_f1_student,
+        row.val_synth_f1_teacher, row.val_weak_f1_student, row.val_obj, row.wall_s, row.kwh,
+        row.kwh_cumulative,
         saved.empty() ? "" : " [saved " + fmt::format("{}", fmt::join(saved, ", ")) + "]");
-    if (stop.stop) spdlog::info("[train] stopping after epoch {}: {} ({})", epoch, stop.policy, stop.reason);
+    if (stop.stop)
+      spdlog::info("[train] stopping after epoch {}: {} ({})", epoch, stop.policy, stop.reason);
   }
 
-  // ---- test of the best checkpoint on devtest ------------------------------------------------------
+  // ---- test of the best checkpoint on devtest
+  // ------------------------------------------------------
   nlohmann::json summary;
   summary["run_dir"] = run_dir;
   summary["config"] = config.source_path;
@@ -387,17 +421,21 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
   summary["batch_size"] = n_rows;
   summary["seed"] = config.training.seed;
   summary["best_epoch"] = state.best_epoch;
-  summary["best_obj"] = std::isfinite(state.best_obj) ? nlohmann::json(state.best_obj) : nlohmann::json(nullptr);
-  summary["best_f1_teacher"] = std::isfinite(state.best_f1) ? nlohmann::json(state.best_f1) : nlohmann::json(nullptr);
+  summary["best_obj"] =
+      std::isfinite(state.best_obj) ? nlohmann::json(state.best_obj) : nlohmann::json(nullptr);
+  summary["best_f1_teacher"] =
+      std::isfinite(state.best_f1) ? nlohmann::json(state.best_f1) : nlohmann::json(nullptr);
   summary["best_f1_epoch"] = state.best_f1_epoch;
   summary["first_f1_040_epoch"] = state.first_f1_040_epoch;
   summary["stop_policy"] = state.stop_policy;
   summary["stop_reason"] = state.stop_reason;
   const bool finished = !interrupted;
-  if (finished && !sets.test.clips.empty() && fs::exists(run_dir + "/checkpoints/best.safetensors")) {
+  if (finished && !sets.test.clips.empty() &&
+      fs::exists(run_dir + "/checkpoints/best.safetensors")) {
     const int test_win = meter ? meter->begin("test", energy::WindowKind::kPhase) : -1;
     model::Crnn best_student(config.net), best_teacher(config.net);
-    load_checkpoint(run_dir + "/checkpoints/best.safetensors", best_student, best_teacher, nullptr, nullptr);
+    load_checkpoint(run_dir + "/checkpoints/best.safetensors", best_student, best_teacher, nullptr,
+                    nullptr);
     std::vector<std::string> paths, names;
     for (const auto& clip : sets.test.clips) {
       if (clip.events.empty()) continue;  // dropped by the reference's dropna (spec §1.3)
@@ -414,9 +452,11 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
                                                          {"intersection_f1", tm.intersection_f1},
                                                          {"event_f1", tm.event_f1},
                                                          {"n_clips", tm.n_clips}};
-      spdlog::info("[train] devtest {} (best epoch {}): PSDS1 {:.4f} PSDS2 {:.4f} intersection F1 {:.4f} event F1 {:.4f}",
-                   m == 0 ? "student" : "teacher", state.best_epoch, tm.psds1, tm.psds2, tm.intersection_f1,
-                   tm.event_f1);
+      spdlog::info(
+          "[train] devtest {} (best epoch {}): PSDS1 {:.4f} PSDS2 {:.4f} intersection F1 {:.4f} "
+          "event F1 {:.4f}",
+          m == 0 ? "student" : "teacher", state.best_epoch, tm.psds1, tm.psds2, tm.intersection_f1,
+          tm.event_f1);
     }
     if (meter) {
       const auto tr = meter->end(test_win);

@@ -24,10 +24,16 @@ namespace fs = std::filesystem;
 const fs::path kDir = fs::temp_directory_path() / "greensed_test_train";
 
 std::vector<std::string> tiny_overrides() {
-  return {"--set", "synth.n_synth_train=8", "--set", "synth.n_synth_val=4", "--set", "synth.n_weak=8",
-          "--set", "synth.n_unlabeled=8",   "--set", "synth.n_test=4",      "--set", "training.batch_size=[1, 1, 2]",
-          "--set", "training.n_epochs=3",   "--set", "training.n_epochs_warmup=1", "--set",
-          "training.batch_size_val=4",      "--set", "energy.measure_power_secs=0.2"};
+  return {"--set", "synth.n_synth_train=8",
+          "--set", "synth.n_synth_val=4",
+          "--set", "synth.n_weak=8",
+          "--set", "synth.n_unlabeled=8",
+          "--set", "synth.n_test=4",
+          "--set", "training.batch_size=[1, 1, 2]",
+          "--set", "training.n_epochs=3",
+          "--set", "training.n_epochs_warmup=1",
+          "--set", "training.batch_size_val=4",
+          "--set", "energy.measure_power_secs=0.2"};
 }
 
 pid_t spawn(std::vector<std::string> args) {
@@ -52,41 +58,35 @@ int wait_for(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int run(std::vector<std::string> args) { return wait_for(spawn(std::move(args))); }
+int run(std::vector<std::string> args) {
+  return wait_for(spawn(std::move(args)));
+}
 
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
 
-class TrainIntegration : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    fs::remove_all(kDir);
-    fs::create_directories(kDir);
-    config_ = std::string(GREENSED_SOURCE_DIR) + "/configs/demo.yaml";
-    ASSERT_EQ(run(with({"synth", "--config", config_}, tiny_overrides())), 0);
-    ASSERT_EQ(run(with({"train", "--config", config_, "--run-dir", "runs/full"}, tiny_overrides())), 0)
-        << core_log();
-  }
-  static std::string core_log() { return greensed::core::read_file((kDir / "child.log").string()); }
-  static std::string config_;
-};
-std::string TrainIntegration::config_;
+std::string core_log() {
+  return greensed::core::read_file((kDir / "child.log").string());
+}
+const std::string config_ = std::string(GREENSED_SOURCE_DIR) + "/configs/demo.yaml";
 
-TEST_F(TrainIntegration, RunDirectoryHasEveryFile) {
+void check_run_directory() {
   const fs::path run = kDir / "runs/full";
-  for (const char* f : {"config.yaml", "epochs.csv", "emissions.csv", "energy_windows.csv", "energy_meta.json",
-                        "summary.json", "log.txt", "checkpoints/best.safetensors", "checkpoints/last.safetensors"}) {
+  for (const char* f : {"config.yaml", "epochs.csv", "emissions.csv", "energy_windows.csv",
+                        "energy_meta.json", "summary.json", "log.txt",
+                        "checkpoints/best.safetensors", "checkpoints/last.safetensors"}) {
     EXPECT_TRUE(fs::exists(run / f)) << f;
   }
-  const auto summary = nlohmann::json::parse(greensed::core::read_file((run / "summary.json").string()));
+  const auto summary =
+      nlohmann::json::parse(greensed::core::read_file((run / "summary.json").string()));
   EXPECT_EQ(summary["status"], "finished");
   EXPECT_EQ(summary["epochs_done"], 3);
   EXPECT_TRUE(summary["test"]["student"].contains("psds1"));
 }
 
-TEST_F(TrainIntegration, EpochEnergiesSumToTheRunTotal) {
+void check_energy_conservation() {
   const auto rows = greensed::report::read_epochs((kDir / "runs/full/epochs.csv").string());
   ASSERT_EQ(rows.size(), 3u);
   double sum = 0;
@@ -96,13 +96,15 @@ TEST_F(TrainIntegration, EpochEnergiesSumToTheRunTotal) {
     sum += r.kwh;
   }
   EXPECT_NEAR(sum, rows.back().kwh_cumulative, 1e-15);
-  const auto summary = nlohmann::json::parse(greensed::core::read_file((kDir / "runs/full/summary.json").string()));
+  const auto summary =
+      nlohmann::json::parse(greensed::core::read_file((kDir / "runs/full/summary.json").string()));
   EXPECT_NEAR(summary["energy"]["kwh_epochs"].get<double>(), sum, 1e-15);
   EXPECT_GT(summary["energy"]["kwh_run"].get<double>(), sum);  // set-up and test come on top
 }
 
-TEST_F(TrainIntegration, CheckpointsLoadWithRecipeNames) {
-  const auto ckpt = greensed::model::read_safetensors((kDir / "runs/full/checkpoints/last.safetensors").string());
+void check_checkpoint_names() {
+  const auto ckpt =
+      greensed::model::read_safetensors((kDir / "runs/full/checkpoints/last.safetensors").string());
   EXPECT_TRUE(ckpt.contains("sed_student.cnn.cnn.conv0.weight"));
   EXPECT_TRUE(ckpt.contains("sed_teacher.rnn.rnn.weight_hh_l1_reverse"));
   EXPECT_TRUE(ckpt.contains("sed_teacher.cnn.cnn.batchnorm3.running_var"));
@@ -117,8 +119,9 @@ TEST_F(TrainIntegration, CheckpointsLoadWithRecipeNames) {
   EXPECT_EQ(n, 1112420);
 }
 
-TEST_F(TrainIntegration, KilledRunResumesToTheSameRows) {
-  const std::vector<std::string> args = with({"train", "--config", config_, "--run-dir", "runs/killed"}, tiny_overrides());
+void check_kill_and_resume() {
+  const std::vector<std::string> args =
+      with({"train", "--config", config_, "--run-dir", "runs/killed"}, tiny_overrides());
   const pid_t pid = spawn(args);
   const fs::path epochs = kDir / "runs/killed/epochs.csv";
   // Kill -9 as soon as epoch 2's row is on disk.
@@ -151,6 +154,32 @@ TEST_F(TrainIntegration, KilledRunResumesToTheSameRows) {
   }
   // Energy totals carried over: the resumed run's cumulative kWh includes the killed part.
   EXPECT_GT(b.back().kwh_cumulative, b[1].kwh_cumulative);
+}
+
+// One test (ctest runs each TEST in its own process; the runs below are shared by every check).
+TEST(TrainIntegration, ThreeEpochsKillAndResume) {
+  fs::remove_all(kDir);
+  fs::create_directories(kDir);
+  ASSERT_EQ(run(with({"synth", "--config", config_}, tiny_overrides())), 0) << core_log();
+  ASSERT_EQ(run(with({"train", "--config", config_, "--run-dir", "runs/full"}, tiny_overrides())),
+            0)
+      << core_log();
+  {
+    SCOPED_TRACE("run directory");
+    check_run_directory();
+  }
+  {
+    SCOPED_TRACE("energy of the epochs sums to the run total");
+    check_energy_conservation();
+  }
+  {
+    SCOPED_TRACE("checkpoint tensor names");
+    check_checkpoint_names();
+  }
+  {
+    SCOPED_TRACE("kill -9 after epoch 2, then --resume");
+    check_kill_and_resume();
+  }
 }
 
 }  // namespace

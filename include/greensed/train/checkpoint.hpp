@@ -2,8 +2,9 @@
 // state_dict names (`sed_student.cnn.cnn.conv0.weight`, `sed_teacher.rnn.rnn.weight_hh_l1_reverse`,
 // BatchNorm running statistics and num_batches_tracked included), Adam's moment buffers
 // (`optimizer.exp_avg`, `optimizer.exp_avg_sq`, flat in the student's parameter order) and, in the
-// metadata key `greensed.train_state`, everything else a resumed run needs: epoch and step counters,
-// best objective, RNG and loader states, the meter's energy totals and the epoch rows so far.
+// metadata key `greensed.train_state`, everything else a resumed run needs: epoch and step
+// counters, best objective, RNG and loader states, the meter's energy totals and the epoch rows so
+// far.
 #pragma once
 
 #include <limits>
@@ -40,7 +41,8 @@ TrainState train_state_from_json(const std::string& text, const std::string& ori
 
 // Writes atomically. `adam_m`/`adam_v` may be empty (weights-only checkpoints).
 void save_checkpoint(const std::string& path, model::Crnn& student, model::Crnn& teacher,
-                     std::span<const float> adam_m, std::span<const float> adam_v, const TrainState& state);
+                     std::span<const float> adam_m, std::span<const float> adam_v,
+                     const TrainState& state);
 
 // Loads into models of the same config; InputError naming the file and the tensor on any mismatch.
 // `adam_m`/`adam_v` are filled when present (resized to the parameter count).

@@ -29,8 +29,9 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
 
 // Median filter (per class, `median_window` frames) + strict threshold + contiguous regions:
 // the events of every clip at `threshold` (batched_decode_preds).
-metrics::EventTable decode(const std::vector<ClipScores>& scores, int n_frames_out, double threshold,
-                           int median_window, const core::Config& config, const std::string& name);
+metrics::EventTable decode(const std::vector<ClipScores>& scores, int n_frames_out,
+                           double threshold, int median_window, const core::Config& config,
+                           const std::string& name);
 
 // Ground truth of a strong set as a metrics table (event-less clips listed without events), and
 // its durations.
@@ -40,7 +41,8 @@ metrics::Durations durations_of(const data::StrongSet& set);
 struct ValidationMetrics {
   double synth_f1_student = 0, synth_f1_teacher = 0;  // intersection F1 (configured DTC = GTC)
   double weak_f1_student = 0, weak_f1_teacher = 0;    // torchmetrics 0.7.3 macro F1
-  double obj = 0;  // student weak F1 + student synthetic F1 (or event F1 with obj_metric_synth_type)
+  double obj =
+      0;  // student weak F1 + student synthetic F1 (or event F1 with obj_metric_synth_type)
 };
 
 ValidationMetrics validate(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& source,

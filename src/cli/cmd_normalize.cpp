@@ -9,6 +9,7 @@
 #include "command.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/report/epochs.hpp"
 #include "greensed/report/normalize.hpp"
 #include "greensed/train/trainer.hpp"
 
@@ -61,7 +62,7 @@ double emissions_csv_kwh(const std::string& path) {
 }
 
 int run_normalize(const std::vector<std::string>& args) {
-  std::string config_path, run_dir, emissions;
+  std::string config_path, run_dir, emissions, from_run;
   std::vector<std::string> overrides, scores;
   bool resume = false;
   double reference_kwh = 0, submission_kwh = -1, reference_training_kwh = 1.666;
@@ -73,6 +74,8 @@ int run_normalize(const std::vector<std::string>& args) {
   parser.option("--run-dir", &run_dir, "DIR",
                 "run directory (default: <run.dir>/<run.name>_normalize)");
   parser.flag("--resume", &resume, "continue an interrupted normalisation run");
+  parser.option("--from-run", &from_run, "RUN_DIR",
+                "use the first 10 epochs of a finished run instead of training (its config.yaml is used)");
   parser.option("--year", &year, "YEAR",
                 "reference of that DCASE year: 2024 (0.029 kWh, default) or 2023 (0.032 kWh)");
   parser.option("--reference-kwh", &reference_kwh, "KWH",
@@ -87,7 +90,8 @@ int run_normalize(const std::vector<std::string>& args) {
   parser.repeated("--score", &scores, "NAME=VALUE",
                   "a submission score to energy-weight, e.g. psds1=0.49 (repeatable)");
   if (!parser.parse(args)) return kExitOk;
-  parser.require("--config FILE", !config_path.empty());
+  if (!from_run.empty()) config_path = from_run + "/config.yaml";
+  parser.require("--config FILE (or --from-run RUN_DIR)", !config_path.empty());
   // Exactly 10 epochs with validation as the recipe; no early stopping of any kind.
   std::vector<std::string> all = overrides;
   for (const char* o :
@@ -105,11 +109,29 @@ int run_normalize(const std::vector<std::string>& args) {
   if (reference_kwh > 0) ref = {reference_kwh, "given with --reference-kwh"};
   if (!emissions.empty()) submission_kwh = emissions_csv_kwh(emissions);
 
-  train::TrainOptions options;
-  options.run_dir = run_dir;
-  options.resume = resume;
-  options.progress_line = stderr_is_terminal();
-  const train::TrainResult r = train::run_training(config, options);
+  train::TrainResult r;
+  if (from_run.empty()) {
+    train::TrainOptions options;
+    options.run_dir = run_dir;
+    options.resume = resume;
+    options.progress_line = stderr_is_terminal();
+    r = train::run_training(config, options);
+  } else {
+    run_dir = from_run;
+    const auto rows = report::read_epochs(from_run + "/epochs.csv");
+    if (rows.size() < 10) {
+      throw core::InputError(fmt::format("{}/epochs.csv: {} epoch(s); the normalisation needs 10 baseline epochs",
+                                         from_run, rows.size()));
+    }
+    r.epochs_done = 10;
+    r.kwh_epochs = rows[9].kwh_cumulative;
+    const auto summary = nlohmann::json::parse(core::read_file(from_run + "/summary.json"));
+    const auto& e = summary.at("energy");
+    r.kwh_run = e.value("kwh_run", 0.0);
+    r.cpu_method = e.value("cpu_method", "");
+    r.ram_method = e.value("ram_method", "");
+    r.gpu_method = e.value("gpu_method", "");
+  }
   if (r.epochs_done != 10) {
     throw core::InputError(fmt::format("{}: only {} of 10 epochs finished; rerun with --resume",
                                        run_dir, r.epochs_done));

@@ -58,7 +58,7 @@ Plans plans_for(int n_fft) {
   fftw_complex* out = fftw_alloc_complex(size_t(kBlockFrames) * n_freqs);
   Plans p;
   p.block = fftw_plan_many_dft_r2c(1, &n_fft, kBlockFrames, in, nullptr, 1, n_fft, out, nullptr, 1,
-                                   n_freqs, FFTW_MEASURE);
+                                   n_freqs, FFTW_MEASURE | FFTW_DESTROY_INPUT);
   fftw_free(in);
   fftw_free(out);
   GREENSED_CHECK(p.block != nullptr, "FFTW could not plan an r2c transform of size {}", n_fft);

@@ -49,16 +49,25 @@ std::vector<std::string> audio_files_in(const fs::path& dir) {
   return files;
 }
 
-std::vector<std::string> collect_inputs(const core::Config& config, const std::string& input) {
+// Audio files to process; `dump_names` receives each one's --dump name: <clip>.npy for --input,
+// <data key>/<clip>.npy for config folders (DESED's synthetic train and validation sets both hold
+// 0.wav, 1.wav, ...).
+std::vector<std::string> collect_inputs(const core::Config& config, const std::string& input,
+                                        std::vector<std::string>* dump_names) {
   std::vector<std::string> files;
+  auto stem_npy = [](const std::string& f) { return fs::path(f).stem().string() + ".npy"; };
   if (!input.empty()) {
     std::error_code ec;
-    if (fs::is_directory(input, ec)) return audio_files_in(input);
-    if (!fs::exists(input, ec)) {
+    if (fs::is_directory(input, ec)) {
+      files = audio_files_in(input);
+    } else if (fs::exists(input, ec)) {
+      files = {input};
+    } else {
       throw core::InputError(fmt::format(
           "--input {}: no such file or directory (give an audio file or a folder of them)", input));
     }
-    return {input};
+    for (const auto& f : files) dump_names->push_back(stem_npy(f));
+    return files;
   }
   const auto& d = config.data;
   const std::pair<const char*, const std::string*> folders[] = {
@@ -85,7 +94,10 @@ std::vector<std::string> collect_inputs(const core::Config& config, const std::s
     spdlog::info("[features] data.{} = {}: {} audio files", key, *folder, in_folder.size());
     ++n_used;
     for (const auto& f : in_folder) {
-      if (seen.insert(features::FeatureCache::key_of(f)).second) files.push_back(f);
+      if (seen.insert(features::FeatureCache::key_of(f)).second) {
+        files.push_back(f);
+        dump_names->push_back(std::string(key) + "/" + stem_npy(f));
+      }
     }
   }
   if (n_used == 0) {
@@ -107,7 +119,7 @@ std::string format_duration(double s) {
 }
 
 // The final features of one clip as --dump writes them: dB, clamp, instance scaler, [T, F].
-void dump_clip(const std::string& dir, const std::string& source, const features::CachedMel& mel,
+void dump_clip(const std::string& path, const features::CachedMel& mel,
                features::NormType normtype) {
   std::vector<float> x(mel.values().begin(), mel.values().end());
   features::amplitude_to_db(x);
@@ -117,8 +129,7 @@ void dump_clip(const std::string& dir, const std::string& source, const features
   for (int64_t m = 0; m < n_mels; ++m) {
     for (int64_t t = 0; t < n_frames; ++t) transposed[t * n_mels + m] = x[m * n_frames + t];
   }
-  features::write_npy_f32((fs::path(dir) / fs::path(source).stem()).string() + ".npy", transposed,
-                          {n_frames, n_mels});
+  features::write_npy_f32(path, transposed, {n_frames, n_mels});
 }
 
 int run_features(const std::vector<std::string>& args) {
@@ -132,8 +143,8 @@ int run_features(const std::vector<std::string>& args) {
                 "audio file or folder to process instead of the config's data folders");
   parser.option("--cache", &cache_dir, "DIR", "cache directory (default: features.cache_dir)");
   parser.option("--dump", &dump_dir, "DIR",
-                "also write each clip's final features (dB, clamped, scaled) as DIR/<clip>.npy, "
-                "float32 [frames, mels]");
+                "also write each clip's final features (dB, clamped, scaled) as DIR/<clip>.npy "
+                "(config folders: DIR/<data key>/<clip>.npy), float32 [frames, mels]");
   parser.option("--threads", &threads, "N", "worker threads (default: run.threads; 0 = all CPUs)");
   if (!parser.parse(args)) return kExitOk;
   parser.require("--config FILE (or --input DIR_OR_FILE)", !config_path.empty() || !input.empty());
@@ -147,7 +158,8 @@ int run_features(const std::vector<std::string>& args) {
   const auto normtype = features::parse_normtype(config.scaler.normtype);
   if (cache_dir.empty()) cache_dir = config.features.cache_dir;
 
-  const auto files = collect_inputs(config, input);
+  std::vector<std::string> dump_names;
+  const auto files = collect_inputs(config, input, &dump_names);
   features::FeatureCache cache(cache_dir, features::cache_settings_from(config));
   spdlog::info("[features] {} clips; cache {} ({} entries); {} thread(s)", files.size(), cache_dir,
                cache.n_entries(), n_threads);
@@ -177,7 +189,7 @@ int run_features(const std::vector<std::string>& args) {
           } else {
             mel = cache.compute_and_store(files[i]);
           }
-          dump_clip(dump_dir, files[i], *mel, normtype);
+          dump_clip((fs::path(dump_dir) / dump_names[i]).string(), *mel, normtype);
         }
       } catch (const core::InputError& e) {
         std::lock_guard lock(bad_mutex);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -83,6 +84,18 @@ CachedMel::CachedMel(std::vector<float> values, int n_mels, int64_t n_frames, in
   auto owned = std::make_shared<std::vector<float>>(std::move(values));
   data_ = owned->data();
   owner_ = std::move(owned);
+}
+
+void copy_frames(const CachedMel& mel, int64_t first_frame, int64_t n_frames, float* out) {
+  GREENSED_CHECK(first_frame >= 0 && n_frames >= 0, "copy_frames first {} count {}", first_frame,
+                 n_frames);
+  const int64_t available = std::clamp<int64_t>(mel.n_frames() - first_frame, 0, n_frames);
+  for (int m = 0; m < mel.n_mels(); ++m) {
+    const float* src = mel.data() + m * mel.n_frames() + first_frame;
+    float* dst = out + m * n_frames;
+    std::copy(src, src + available, dst);
+    std::fill(dst + available, dst + n_frames, 0.0f);
+  }
 }
 
 CachedMel compute_clip_mel(const std::string& path, const CacheSettings& settings,

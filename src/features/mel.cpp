@@ -48,20 +48,21 @@ struct Plans {
 std::mutex g_plan_mutex;
 
 Plans plans_for(int n_fft) {
-  static std::map<int, Plans> cache;
+  // Never destroyed (plans outlive every extractor, also at exit), and reachable for leak checkers.
+  static auto* cache = new std::map<int, Plans>;
   std::lock_guard lock(g_plan_mutex);
-  auto it = cache.find(n_fft);
-  if (it != cache.end()) return it->second;
+  auto it = cache->find(n_fft);
+  if (it != cache->end()) return it->second;
   const int n_freqs = n_fft / 2 + 1;
   double* in = fftw_alloc_real(size_t(kBlockFrames) * n_fft);
   fftw_complex* out = fftw_alloc_complex(size_t(kBlockFrames) * n_freqs);
   Plans p;
   p.block = fftw_plan_many_dft_r2c(1, &n_fft, kBlockFrames, in, nullptr, 1, n_fft, out, nullptr, 1,
-                                   n_freqs, FFTW_MEASURE);
+                                   n_freqs, FFTW_MEASURE | FFTW_DESTROY_INPUT);
   fftw_free(in);
   fftw_free(out);
   GREENSED_CHECK(p.block != nullptr, "FFTW could not plan an r2c transform of size {}", n_fft);
-  cache.emplace(n_fft, p);
+  cache->emplace(n_fft, p);
   return p;
 }
 

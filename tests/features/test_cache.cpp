@@ -150,6 +150,17 @@ TEST_F(Cache, StoredMelEqualsDirectComputation) {
             FeatureCache::key_of((dir_ / "audio" / ".." / "audio" / "c1.wav").string()));
 }
 
+TEST(CopyFrames, CropsAndZeroFills) {
+  // [F = 2, T = 3]: rows {1, 2, 3} and {4, 5, 6}
+  const CachedMel mel({1, 2, 3, 4, 5, 6}, 2, 3, 48);
+  std::vector<float> out(2 * 2, -1.0f);
+  copy_frames(mel, 1, 2, out.data());
+  EXPECT_EQ(out, (std::vector<float>{2, 3, 5, 6}));
+  std::vector<float> longer(2 * 4, -1.0f);
+  copy_frames(mel, 2, 4, longer.data());
+  EXPECT_EQ(longer, (std::vector<float>{3, 0, 0, 0, 6, 0, 0, 0}));
+}
+
 TEST_F(Cache, BadAudioLeavesCacheUnchanged) {
   const std::string bad = (dir_ / "audio" / "bad.wav").string();
   std::ofstream(bad) << "garbage";

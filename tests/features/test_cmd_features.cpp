@@ -77,6 +77,11 @@ TEST_F(FeaturesCommand, ConfigFoldersAndSecondRunComputesNothing) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("0 computed"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("5 already cached"), std::string::npos) << r.output;
+  // --dump names config clips by their data key (DESED reuses 0.wav, 1.wav, ... across sets)
+  r = run("features --config " + config() + " --dump " + (dir_ / "dump").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir_ / "dump" / "synth_folder" / "s2.npy"));
+  EXPECT_TRUE(fs::exists(dir_ / "dump" / "weak_folder" / "w1.npy"));
 }
 
 TEST_F(FeaturesCommand, CorruptFileIsNamedAndTheRestCached) {

@@ -67,6 +67,12 @@ class CachedMel {
   int64_t n_samples_ = 0;
 };
 
+// Copies frames [first_frame, first_frame + n_frames) of `mel` into out [F, n_frames] (row-major,
+// row stride n_frames); frames beyond the clip are 0 (linear silence, −50 dB after the dB step).
+// The data loader's frame-domain crop for clips longer than 10 s (first_frame = round(start / hop))
+// and its evaluation read (first_frame 0).
+void copy_frames(const CachedMel& mel, int64_t first_frame, int64_t n_frames, float* out);
+
 // audio::load_mono → pad to settings.pad_to_samples → linear mel. Throws core::InputError for bad
 // audio (naming the file and the reason). Used by the cache and by `greensed infer`.
 CachedMel compute_clip_mel(const std::string& path, const CacheSettings& settings,

@@ -24,10 +24,9 @@ void SedHeads::forward(ParameterStore& store, const float* h, int b, int t, bool
                        core::RngStream* rng) {
   b_ = b, t_ = t;
   const int64_t rows = int64_t(b) * t, n = rows * d_;
-  dropped_ = train && dropout_ > 0.0f;
+  dropped_ = train && dropout_ > 0.0f && rng != nullptr;
   hd_.resize(n);
   if (dropped_) {
-    GREENSED_CHECK(rng != nullptr, "train-mode forward needs a dropout stream");
     keep_bits_.resize(kernels::dropout_words(n));
     const uint64_t base = rng->reserve_blocks(kernels::dropout_blocks(n, dropout_));
     kernels::dropout_keep_bits(*rng, base, n, dropout_, keep_bits_.data());

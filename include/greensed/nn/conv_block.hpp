@@ -33,7 +33,7 @@ class ConvBlock {
   // Per-thread scratch floats needed at T × F.
   int64_t scratch_floats(int t, int f) const;
 
-  // train: batch statistics (running stats updated) and dropout from `rng` (required, p > 0);
+  // train: batch statistics (running stats updated) and dropout from `rng` (null = no dropout);
   // else running statistics and no dropout. `conv_out` = null: the block keeps its caches in its
   // own storage (backward allowed); else a caller buffer of ≥ B·C_out·T·F floats is used and
   // nothing is kept (a teacher shares one such buffer across its blocks).

@@ -14,6 +14,7 @@ MeanTeacher::MeanTeacher(const core::NetConfig& net, uint64_t seed)
       adam_(student_.n_params()),
       student_dropout_(core::make_stream(seed, core::RngStreamId::kDropoutStudent)),
       teacher_dropout_(core::make_stream(seed, core::RngStreamId::kDropoutTeacher)) {
+  student_.share_workspace(teacher_);  // the teacher never runs during the student's backward
   core::RngStream init = core::make_stream(seed, core::RngStreamId::kInit);
   student_.init_parameters(init);
   std::copy(student_.params().begin(), student_.params().end(), teacher_.params().begin());

@@ -39,12 +39,17 @@ TEST(Crnn, NamedTensorsAreTheRecipesStateDict) {
   int64_t n_param_values = 0;
   for (const auto& t : model.named_tensors()) {
     std::string shape;
-    for (size_t i = 0; i < t.shape.size(); ++i)
-      shape += (i ? "x" : "") + std::to_string(t.shape[i]);
+    for (size_t i = 0; i < t.shape.size(); ++i) {
+      if (i > 0) shape += 'x';
+      shape += std::to_string(t.shape[i]);
+    }
     if (t.shape.empty()) shape = "scalar";
     const bool is_param = t.kind == TensorKind::kParameter;
-    actual.push_back(t.name + (is_param ? " param " : " buffer ") +
-                     (t.data_i64 ? "int64 " : "float32 ") + shape);
+    std::string line = t.name;
+    line += is_param ? " param " : " buffer ";
+    line += t.data_i64 ? "int64 " : "float32 ";
+    line += shape;
+    actual.push_back(line);
     if (is_param) {
       // Parameters tile the flat buffer in state_dict order.
       EXPECT_EQ(t.data, model.params().data() + n_param_values) << t.name;

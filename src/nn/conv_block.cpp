@@ -12,6 +12,7 @@
 #include "greensed/kernels/dropout.hpp"
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/kernels/glu.hpp"
+#include "greensed/kernels/math.hpp"
 
 namespace greensed::nn {
 namespace {
@@ -188,12 +189,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
                     int(tf));
       kernels::gemm(false, true, c_out_, c_out_, int(tf), 1.0f, lin, int(tf), xbn, int(tf), 1.0f,
                     t_gw, c_out_);
-      for (int c = 0; c < c_out_; ++c) {
-        const float* g = lin + c * tf;
-        float s = 0.0f;
-        for (int64_t i = 0; i < tf; ++i) s += g[i];
-        t_gb[c] += s;
-      }
+      for (int c = 0; c < c_out_; ++c) t_gb[c] += float(kernels::sum_lanes(lin + c * tf, tf));
       kernels::batchnorm_backward_reduce_add(gx, xh, c_out_, tf, sg, sg + c_out_);
     }
   }

@@ -7,6 +7,7 @@ with `/usr/bin/python3 -m venv --system-site-packages /work/venv-metrics` and
 The product and the tests never need it; it makes fixtures and benchmark data.
 
   fixture OUT_DIR            small case (40 clips of the DESED validation set) with expected.json
+  medfilt OUT_DIR            scipy median_filter outputs for several window lengths
   bench OUT_DIR [--time]     all 1168 clips, 50 decoded tables on disk, and (with --time) the
                              seconds psds_eval and sed_scores_eval take for PSDS1 from disk
 
@@ -221,9 +222,24 @@ def bench(out, timing):
                       "sed_scores_eval_psds1": v2, "sed_scores_eval_seconds": t2 - t1}))
 
 
+def medfilt(out):
+    """scipy.ndimage.median_filter(x, size=(w, 1)) ('reflect') for odd, even and over-long windows."""
+    rng = np.random.default_rng(3)
+    cases = []
+    for n_frames, w in [(12, 1), (12, 2), (12, 3), (12, 4), (12, 7), (5, 9), (3, 8), (1, 3), (20, 13)]:
+        x = np.round(rng.random((n_frames, 2)), 2)
+        cases.append({"window": w, "input": x.tolist(),
+                      "output": scipy.ndimage.median_filter(x, size=(w, 1)).tolist()})
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scipy_median_filter.json").write_text(json.dumps(
+        {"scipy": scipy.__version__, "cases": cases}, indent=1))
+
+
 if __name__ == "__main__":
     mode, out = sys.argv[1], Path(sys.argv[2])
-    if mode == "fixture":
+    if mode == "medfilt":
+        medfilt(out)
+    elif mode == "fixture":
         fixture(out)
     elif mode == "bench":
         bench(out, "--time" in sys.argv)

@@ -50,6 +50,29 @@ std::vector<int> parse_windows(const std::string& text) {
   return windows;
 }
 
+m::PsdsParams parse_psds_params(const std::string& text) {
+  std::vector<double> v;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      v.push_back(std::stod(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::logic_error&) {
+      v.clear();
+      break;
+    }
+  }
+  if (v.size() != 6) {
+    throw InputError(fmt::format(
+        "greensed evaluate: --psds-params expects six numbers DTC,GTC,CTTC,ALPHA_CT,ALPHA_ST,"
+        "MAX_EFPR (e.g. 0.5,0.5,0.3,0,0,100); found '{}'",
+        text));
+  }
+  return {{v[0], v[1], v[2]}, v[3], v[4], v[5]};
+}
+
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 // Strict checks on a detection table beyond psds_eval's (which silently ignores these rows).
@@ -57,7 +80,8 @@ void check_detections(const m::EventTable& t, const std::set<std::string>& class
                       const m::Durations& durations, const std::string& durations_path) {
   for (const m::Event& e : t.events) {
     if (!classes.count(e.label)) {
-      throw InputError(fmt::format("{}:{}: unknown class '{}' (ground-truth classes: {})",
+      throw InputError(fmt::format("{}:{}: unknown class '{}' (ground-truth classes: {}); fix the label "
+                                   "or add events of that class to the ground truth",
                                    t.source, e.line, e.label, fmt::join(classes, ", ")));
     }
     if (!durations.count(e.filename)) {
@@ -82,6 +106,7 @@ int run_evaluate(const std::vector<std::string>& args) {
   std::vector<std::string> detection_paths;
   double f1_threshold = 0.5;
   bool merge = false;
+  std::string custom;
   ArgParser parser("evaluate",
                    "intersection F1, PSDS1/2, collar and segment F1 from detections or scores");
   parser.option("--ground-truth", &gt_path, "GT.tsv",
@@ -97,6 +122,8 @@ int run_evaluate(const std::vector<std::string>& args) {
                 "default 7)");
   parser.option("--f1-threshold", &f1_threshold, "T", "decision threshold of the F1 scores (default 0.5)");
   parser.option("--json", &json_path, "OUT.json", "also write the results as JSON");
+  parser.option("--psds-params", &custom, "DTC,GTC,CTTC,ACT,AST,MAX",
+                "also report 'psds_custom' with these psds_eval parameters (e.g. 0.5,0.5,0.3,0,0,100)");
   parser.flag("--merge-overlaps", &merge,
               "merge overlapping same-class events instead of rejecting them");
   if (!parser.parse(args)) return kExitOk;
@@ -184,6 +211,15 @@ int run_evaluate(const std::vector<std::string>& args) {
     out["details"][key] = {{"n_operating_points", r.n_operating_points},
                            {"psd_roc", {{"efpr", r.roc.efpr}, {"etpr", r.roc.etpr}}}};
   }
+  if (!custom.empty()) {
+    const auto p = parse_psds_params(custom);
+    m::PsdsEval eval(gt, durations, p.criteria);
+    for (const Table& t : ops) eval.add_operating_point(t.events);
+    out["psds_custom"] = number(eval.psds(p.alpha_ct, p.alpha_st, p.max_efpr).value);
+    out["details"]["psds_custom"] = {{"dtc", p.criteria.dtc},         {"gtc", p.criteria.gtc},
+                                     {"cttc", p.criteria.cttc},       {"alpha_ct", p.alpha_ct},
+                                     {"alpha_st", p.alpha_st},        {"max_efpr", p.max_efpr}};
+  }
   if (!f1_table) {
     out["event_f1_macro"] = nullptr;
     out["segment_f1_macro"] = nullptr;
@@ -224,6 +260,7 @@ int run_evaluate(const std::vector<std::string>& args) {
 
   std::vector<std::string> keys = {"intersection_f1_macro", "intersection_f1_macro_0.7", "psds1",
                                    "psds2", "event_f1_macro", "segment_f1_macro"};
+  if (!custom.empty()) keys.push_back("psds_custom");
   if (!filtered.empty()) {
     keys.push_back("psds1_sed_scores");
     keys.push_back("psds2_sed_scores");

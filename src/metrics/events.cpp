@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 #include "greensed/core/error.hpp"
@@ -22,24 +23,38 @@ std::string line_ref(const Event& e) {
 
 // Event indices grouped by (clip, class), each group sorted by onset then offset.
 std::vector<std::vector<size_t>> group_by_clip_and_class(const std::vector<Event>& events) {
+  struct Key {
+    int file, label;
+    double onset, offset;
+    size_t index;
+  };
   std::unordered_map<std::string_view, int> files, labels;
-  std::vector<std::pair<int, int>> key(events.size());
+  std::vector<Key> keys(events.size());
+  const std::string* last_file = nullptr;
+  const std::string* last_label = nullptr;
+  int f = -1, l = -1;
   for (size_t i = 0; i < events.size(); ++i) {
-    const auto f = files.try_emplace(events[i].filename, int(files.size())).first->second;
-    const auto l = labels.try_emplace(events[i].label, int(labels.size())).first->second;
-    key[i] = {f, l};
+    // Tables are grouped by clip: most rows repeat the previous row's clip, so skip the hash.
+    if (last_file == nullptr || events[i].filename != *last_file) {
+      f = files.try_emplace(events[i].filename, int(files.size())).first->second;
+      last_file = &events[i].filename;
+    }
+    if (last_label == nullptr || events[i].label != *last_label) {
+      l = labels.try_emplace(events[i].label, int(labels.size())).first->second;
+      last_label = &events[i].label;
+    }
+    keys[i] = {f, l, events[i].onset, events[i].offset, i};
   }
-  std::vector<size_t> order(events.size());
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (key[a] != key[b]) return key[a] < key[b];
-    if (events[a].onset != events[b].onset) return events[a].onset < events[b].onset;
-    return events[a].offset < events[b].offset;
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::tie(a.file, a.label, a.onset, a.offset, a.index) <
+           std::tie(b.file, b.label, b.onset, b.offset, b.index);
   });
   std::vector<std::vector<size_t>> groups;
-  for (size_t i = 0; i < order.size(); ++i) {
-    if (i == 0 || key[order[i]] != key[order[i - 1]]) groups.emplace_back();
-    groups.back().push_back(order[i]);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i == 0 || keys[i].file != keys[i - 1].file || keys[i].label != keys[i - 1].label) {
+      groups.emplace_back();
+    }
+    groups.back().push_back(keys[i].index);
   }
   return groups;
 }

@@ -108,8 +108,9 @@ void merge_overlapping_events(EventTable& table) {
   for (const auto& g : groups) {
     for (size_t i : g) {
       const Event& e = table.events[i];
-      if (!merged.empty() && merged.back().filename == e.filename && merged.back().label == e.label &&
-          e.onset < merged.back().offset && merged.back().onset < e.offset) {
+      if (!merged.empty() && merged.back().filename == e.filename &&
+          merged.back().label == e.label && e.onset < merged.back().offset &&
+          merged.back().onset < e.offset) {
         merged.back().offset = std::max(merged.back().offset, e.offset);
       } else {
         merged.push_back(e);

@@ -101,9 +101,9 @@ PsdsEval::PsdsEval(const EventTable& ground_truth, const Durations& durations,
     : impl_(new Impl) {
   for (double v : {criteria.dtc, criteria.gtc, criteria.cttc}) {
     if (!(v >= 0.0 && v <= 1.0)) {
-      throw core::InputError(fmt::format(
-          "intersection criteria must lie in [0, 1]; found dtc {}, gtc {}, cttc {}", criteria.dtc,
-          criteria.gtc, criteria.cttc));
+      throw core::InputError(
+          fmt::format("intersection criteria must lie in [0, 1]; found dtc {}, gtc {}, cttc {}",
+                      criteria.dtc, criteria.gtc, criteria.cttc));
     }
   }
   Impl& m = *impl_;
@@ -173,19 +173,35 @@ PsdsEval::PsdsEval(const EventTable& ground_truth, const Durations& durations,
   std::partial_sum(m.gt_begin.begin(), m.gt_begin.end(), m.gt_begin.begin());
 }
 
-PsdsEval::~PsdsEval() { delete impl_; }
-PsdsEval::PsdsEval(PsdsEval&& other) noexcept : impl_(other.impl_) { other.impl_ = nullptr; }
+PsdsEval::~PsdsEval() {
+  delete impl_;
+}
+PsdsEval::PsdsEval(PsdsEval&& other) noexcept : impl_(other.impl_) {
+  other.impl_ = nullptr;
+}
 PsdsEval& PsdsEval::operator=(PsdsEval&& other) noexcept {
   std::swap(impl_, other.impl_);
   return *this;
 }
 
-const std::vector<std::string>& PsdsEval::classes() const { return impl_->classes; }
-const std::vector<int64_t>& PsdsEval::n_gt() const { return impl_->n_gt; }
-double PsdsEval::dataset_duration() const { return impl_->dataset_duration; }
-const std::vector<double>& PsdsEval::class_durations() const { return impl_->class_durations; }
-const IntersectionCriteria& PsdsEval::criteria() const { return impl_->criteria; }
-const std::vector<OperatingPoint>& PsdsEval::operating_points() const { return impl_->ops; }
+const std::vector<std::string>& PsdsEval::classes() const {
+  return impl_->classes;
+}
+const std::vector<int64_t>& PsdsEval::n_gt() const {
+  return impl_->n_gt;
+}
+double PsdsEval::dataset_duration() const {
+  return impl_->dataset_duration;
+}
+const std::vector<double>& PsdsEval::class_durations() const {
+  return impl_->class_durations;
+}
+const IntersectionCriteria& PsdsEval::criteria() const {
+  return impl_->criteria;
+}
+const std::vector<OperatingPoint>& PsdsEval::operating_points() const {
+  return impl_->ops;
+}
 
 OperatingPoint PsdsEval::evaluate(const EventTable& detections) const {
   const Impl& m = *impl_;
@@ -304,7 +320,8 @@ OperatingPoint PsdsEval::evaluate(const EventTable& detections) const {
     op.tpr[c] = double(op.tp[c]) / double(m.n_gt[c]);
     op.fpr[c] = (double(op.fp[c]) * kSecondsPerHour) / m.dataset_duration;
     for (size_t k = 0; k < C; ++k) {
-      if (k != c) op.ctr[c * C + k] = (double(op.ct[c * C + k]) * kSecondsPerHour) / m.class_durations[k];
+      if (k != c)
+        op.ctr[c * C + k] = (double(op.ct[c * C + k]) * kSecondsPerHour) / m.class_durations[k];
     }
   }
   return op;

@@ -38,8 +38,8 @@ std::string json_path(const std::string& name) {
 TEST(EvaluateCli, PsdsEvalReadmeValueOnDcase2019Example) {
   const std::string dir = case_dir("external_psds_eval_dcase2019_example");
   std::string tables;
-  for (const char* th : {"0.100", "0.200", "0.300", "0.400", "0.500", "0.600", "0.700", "0.800",
-                         "0.900", "1.000"}) {
+  for (const char* th :
+       {"0.100", "0.200", "0.300", "0.400", "0.500", "0.600", "0.700", "0.800", "0.900", "1.000"}) {
     tables += " " + dir + "/detections/th_" + th + ".tsv";
   }
   const auto r = run(inputs(dir) + " --detections" + tables +
@@ -51,13 +51,17 @@ TEST(EvaluateCli, PsdsEvalReadmeValueOnDcase2019Example) {
   EXPECT_NEAR(out["psds_custom"].get<double>(), 0.40867, 5e-6);
   expect_value(expected["psds_eval"]["psds"]["psds_eval_readme"]["value"],
                out["psds_custom"].get<double>(), "psds_custom");
-  expect_value(expected["psds_eval"]["psds"]["psds1"]["value"], out["psds1"].get<double>(), "psds1");
-  expect_value(expected["psds_eval"]["psds"]["psds2"]["value"], out["psds2"].get<double>(), "psds2");
+  expect_value(expected["psds_eval"]["psds"]["psds1"]["value"], out["psds1"].get<double>(),
+               "psds1");
+  expect_value(expected["psds_eval"]["psds"]["psds2"]["value"], out["psds2"].get<double>(),
+               "psds2");
   const auto& f1 = expected["psds_eval"]["intersection_f1"];
-  expect_value(f1["dtc0.5_gtc0.5_cttc0.3"]["desed_compute_per_intersection_macro_f1_at_f1_threshold"],
-               out["intersection_f1_macro"].get<double>(), "F1 0.5");
-  expect_value(f1["dtc0.7_gtc0.7_cttc0.3"]["desed_compute_per_intersection_macro_f1_at_f1_threshold"],
-               out["intersection_f1_macro_0.7"].get<double>(), "F1 0.7");
+  expect_value(
+      f1["dtc0.5_gtc0.5_cttc0.3"]["desed_compute_per_intersection_macro_f1_at_f1_threshold"],
+      out["intersection_f1_macro"].get<double>(), "F1 0.5");
+  expect_value(
+      f1["dtc0.7_gtc0.7_cttc0.3"]["desed_compute_per_intersection_macro_f1_at_f1_threshold"],
+      out["intersection_f1_macro_0.7"].get<double>(), "F1 0.7");
   expect_value(expected["sed_eval"]["event_based"]["macro_f1"], out["event_f1_macro"].get<double>(),
                "event F1");
   expect_value(expected["sed_eval"]["segment_based"]["macro_f1"],
@@ -74,9 +78,9 @@ TEST(EvaluateCli, ScoresPipelineMatchesReferenceLibraries) {
   ASSERT_EQ(r.code, 0) << r.output;
   const auto out = load_json(json_path("scores"));
   const auto expected = load_json(dir + "/expected.json");
-  for (const char* key : {"intersection_f1_macro", "intersection_f1_macro_0.7", "psds1", "psds2",
-                          "event_f1_macro", "segment_f1_macro", "psds1_sed_scores",
-                          "psds2_sed_scores"}) {
+  for (const char* key :
+       {"intersection_f1_macro", "intersection_f1_macro_0.7", "psds1", "psds2", "event_f1_macro",
+        "segment_f1_macro", "psds1_sed_scores", "psds2_sed_scores"}) {
     ASSERT_TRUE(out[key].is_number()) << key;
     expect_value(expected[key], out[key].get<double>(), key);
   }
@@ -111,8 +115,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"unknown_class_th_0.5.tsv",
                  ":3: unknown class 'Dogg' (ground-truth classes: Cat, Dog); fix the label or add "
                  "events of that class to the ground truth"},
-        BadInput{"not_in_durations_th_0.5.tsv",
-                 ":3: clip 'c.wav' is not in the durations file"},
+        BadInput{"not_in_durations_th_0.5.tsv", ":3: clip 'c.wav' is not in the durations file"},
         BadInput{"overlap_th_0.5.tsv",
                  ":4: Dog event 2.5-4 s in a.wav overlaps the Dog event 1-3 s on line 2; psds_eval "
                  "rejects overlapping events of one class (merge them, or pass --merge-overlaps)"}),
@@ -123,8 +126,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(EvaluateCli, MergeOverlapsAcceptsOverlappingEvents) {
   const std::string dir = case_dir("errors");
-  const auto r = run(inputs(dir) + " --detections " + dir + "/overlap_th_0.5.tsv --merge-overlaps --json " +
-                     json_path("merge"));
+  const auto r = run(inputs(dir) + " --detections " + dir +
+                     "/overlap_th_0.5.tsv --merge-overlaps --json " + json_path("merge"));
   ASSERT_EQ(r.code, 0) << r.output;
   const auto out = load_json(json_path("merge"));
   // Dog 1-3 and 2.5-4 merge into 1-4: DTC 2/3 passes 0.5 but not 0.7; Cat 5-6 is exact.

@@ -48,7 +48,8 @@ IntersectionCriteria criteria_of(const std::string& key) {
                                      : IntersectionCriteria{0.7, 0.7, 0.3};
 }
 
-void expect_psds_eval_error(const json& e, const std::function<void()>& f, const std::string& what) {
+void expect_psds_eval_error(const json& e, const std::function<void()>& f,
+                            const std::string& what) {
   ASSERT_EQ(e["error"], "PSDSEvalError") << what;
   try {
     f();
@@ -67,10 +68,13 @@ TEST_P(MetricFixture, IntersectionF1AndOperatingPoints) {
     for (const auto& [th, e] : block["per_threshold"].items()) {
       const std::string what = GetParam() + " " + ckey + " @" + th;
       if (e.contains("error")) {
-        expect_psds_eval_error(e, [&] {
-          PsdsEval eval(c.gt, c.durations, criteria);
-          eval.macro_f1(c.tables.at(th));
-        }, what);
+        expect_psds_eval_error(
+            e,
+            [&] {
+              PsdsEval eval(c.gt, c.durations, criteria);
+              eval.macro_f1(c.tables.at(th));
+            },
+            what);
         continue;
       }
       const PsdsEval eval(c.gt, c.durations, criteria);
@@ -132,7 +136,8 @@ TEST_P(MetricFixture, Psds) {
                             int(eval.operating_points().size()));
     };
     if (e.contains("error")) {
-      expect_psds_eval_error(e, [&] { run(); }, what);
+      expect_psds_eval_error(
+          e, [&] { run(); }, what);
       continue;
     }
     const auto [r, n_ops] = run();

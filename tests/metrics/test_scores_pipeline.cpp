@@ -59,8 +59,9 @@ TEST_F(ScoresPipeline, DecodedTableSizesAtEveryThreshold) {
 TEST_F(ScoresPipeline, SedScoresPsdsRocAndPerClass) {
   const EventTable gt = read_event_table(dir_ + "/gt.tsv");
   const Durations durations = read_durations(dir_ + "/durations.tsv");
-  for (const auto& [name, params] : {std::pair<std::string, PsdsParams>{"psds1", PsdsParams::scenario1()},
-                                     {"psds2", PsdsParams::scenario2()}}) {
+  for (const auto& [name, params] :
+       {std::pair<std::string, PsdsParams>{"psds1", PsdsParams::scenario1()},
+        {"psds2", PsdsParams::scenario2()}}) {
     const auto r = desed_sed_scores_psds(filtered_, gt, durations, params);
     expect_exact(expected_[name + "_sed_scores"], r.value, name);
     const auto& roc = expected_[name + "_sed_scores_roc"];

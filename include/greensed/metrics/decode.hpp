@@ -3,7 +3,8 @@
 //
 // Pipeline per clip, scores S of shape [T, K] row-major (T frames, K classes):
 //   median filter along time per class (scipy.ndimage.median_filter, size (w, 1), mode 'reflect')
-//   -> S > threshold (strict) -> contiguous runs -> events [frame_to_time(start), frame_to_time(end)).
+//   -> S > threshold (strict) -> contiguous runs -> events [frame_to_time(start),
+//   frame_to_time(end)).
 // The 2022 recipe thresholds first and then filters the booleans; for a strict '>' and odd windows
 // the two orders give the same events (the median of an odd window is one of its inputs).
 // float scores compare against float(threshold), as numpy does for a float32 array (spec §2.3).

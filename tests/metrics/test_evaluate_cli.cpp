@@ -93,6 +93,10 @@ struct BadInput {
   std::string table, message;
 };
 
+void PrintTo(const BadInput& b, std::ostream* os) {
+  *os << b.table;
+}
+
 class EvaluateCliErrors : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(EvaluateCliErrors, NamesFileLineAndRule) {

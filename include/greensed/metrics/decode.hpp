@@ -52,6 +52,12 @@ void decode_events(std::span<const float> filtered, int n_frames,
 void decode_events(std::span<const double> filtered, int n_frames,
                    const std::vector<std::string>& classes, double threshold,
                    const std::string& filename, const FrameGrid& grid, std::vector<Event>& out);
+// One clip, raw network output [T, K] -> events: median filter (`windows`), then threshold.
+// The training loop's path (float32 scores, as the recipe's torch tensors).
+void decode_clip(std::span<const float> scores, int n_frames,
+                 const std::vector<std::string>& classes, std::span<const int> windows,
+                 double threshold, const std::string& filename, const FrameGrid& grid,
+                 std::vector<Event>& out);
 // Same with explicit frame boundaries (n_frames + 1 timestamps), for sed_scores_eval score files.
 void decode_events(std::span<const double> filtered, std::span<const double> timestamps,
                    const std::vector<std::string>& classes, double threshold,

@@ -236,13 +236,32 @@ OperatingPoint PsdsEval::evaluate(const EventTable& detections) const {
     dets.push_back({f, c, {e.onset, e.offset}});
   }
   // Same-class detections of a clip never overlap (validated), so (file, class, onset) orders
-  // them uniquely except for exact duplicates, whose order does not matter.
-  std::sort(dets.begin(), dets.end(), [](const Det& a, const Det& b) {
+  // them uniquely except for exact duplicates, whose order does not matter. Clips are processed
+  // independently, so when every clip's rows are contiguous (DESED tables) each run is sorted
+  // alone.
+  const auto less = [](const Det& a, const Det& b) {
     if (a.file != b.file) return a.file < b.file;
     if (a.cls != b.cls) return a.cls < b.cls;
     if (a.iv.onset != b.iv.onset) return a.iv.onset < b.iv.onset;
     return a.iv.offset < b.iv.offset;
-  });
+  };
+  std::vector<char> seen(m.world.size(), 0);
+  bool runs = true;
+  for (size_t i = 0; i < dets.size() && runs; ++i) {
+    if (i > 0 && dets[i].file == dets[i - 1].file) continue;
+    runs = !seen[size_t(dets[i].file)];
+    seen[size_t(dets[i].file)] = 1;
+  }
+  if (runs) {
+    for (size_t begin = 0; begin < dets.size();) {
+      size_t end = begin + 1;
+      while (end < dets.size() && dets[end].file == dets[begin].file) ++end;
+      std::sort(dets.begin() + long(begin), dets.begin() + long(end), less);
+      begin = end;
+    }
+  } else {
+    std::sort(dets.begin(), dets.end(), less);
+  }
 
   OperatingPoint op;
   op.tp.assign(C, 0);

@@ -7,6 +7,7 @@ with `/usr/bin/python3 -m venv --system-site-packages /work/venv-metrics` and
 The product and the tests never need it; it makes fixtures and benchmark data.
 
   fixture OUT_DIR            small case (40 clips of the DESED validation set) with expected.json
+  medfilt OUT_DIR            scipy median_filter outputs for several window lengths
   bench OUT_DIR [--time]     all 1168 clips, 50 decoded tables on disk, and (with --time) the
                              seconds psds_eval and sed_scores_eval take for PSDS1 from disk
 
@@ -35,7 +36,7 @@ def frame_to_time(f):
     return np.clip((np.asarray(f) * 4) / (16000 / 256), 0, 10)
 
 
-def make_scores(gt, clips, seed):
+def make_scores(gt, clips, seed, noise_window=5):
     rng = np.random.default_rng(seed)
     scores = {}
     for clip in clips:
@@ -44,9 +45,13 @@ def make_scores(gt, clips, seed):
             on = int(np.clip(r.onset * 15.625, 0, N_FRAMES))
             off = int(np.ceil(np.clip(r.offset * 15.625, 0, N_FRAMES)))
             act[on:off, CLASSES.index(r.event_label)] = 1.0
-        noise = scipy.ndimage.uniform_filter1d(rng.random((N_FRAMES, len(CLASSES))), 5, axis=0)
+        noise = scipy.ndimage.uniform_filter1d(rng.random((N_FRAMES, len(CLASSES))), noise_window,
+                                                axis=0)
         s = 0.5 * scipy.ndimage.uniform_filter1d(act, 3, axis=0) + 0.8 * noise ** 3
-        s += 0.25 * rng.random((N_FRAMES, len(CLASSES))) * (rng.random(len(CLASSES)) < 0.3)
+        extra = rng.random((N_FRAMES, len(CLASSES)))
+        if noise_window != 5:  # the benchmark's smoother scores (the fixture keeps raw noise)
+            extra = scipy.ndimage.uniform_filter1d(extra, noise_window, axis=0)
+        s += 0.25 * extra * (rng.random(len(CLASSES)) < 0.3)
         scores[clip] = np.round(np.clip(s, 0, 1), 2)
     return scores
 
@@ -177,10 +182,17 @@ def fixture(out):
 
 
 def bench(out, timing):
+    if not (out / "detections").exists():
+        make_bench_data(out)
+    if timing:
+        time_references(out)
+
+
+def make_bench_data(out):
     gt_all = pd.read_csv(DATA / "validation.tsv", sep="\t")
     dur_all = pd.read_csv(DATA / "validation_durations.tsv", sep="\t")
     clips = list(dur_all.filename)
-    scores = make_scores(gt_all, clips, seed=7)
+    scores = make_scores(gt_all, clips, seed=7, noise_window=25)
     write_inputs(out, gt_all, dur_all, scores)
     filtered = postprocess(scores)
     (out / "filtered").mkdir(exist_ok=True)
@@ -196,8 +208,9 @@ def bench(out, timing):
     for i, th in enumerate(thresholds):
         tables[th].to_csv(out / "detections" / f"th_{i:02d}_{th:.2f}.tsv", sep="\t", index=False)
     print(f"{len(clips)} clips, {sum(len(t) for t in tables.values())} detections in 50 tables")
-    if not timing:
-        return
+
+
+def time_references(out):
     from psds_eval import PSDSEval
     from sed_scores_eval import intersection_based, io
     t0 = time.perf_counter()
@@ -221,9 +234,24 @@ def bench(out, timing):
                       "sed_scores_eval_psds1": v2, "sed_scores_eval_seconds": t2 - t1}))
 
 
+def medfilt(out):
+    """scipy.ndimage.median_filter(x, size=(w, 1)) ('reflect') for odd, even and over-long windows."""
+    rng = np.random.default_rng(3)
+    cases = []
+    for n_frames, w in [(12, 1), (12, 2), (12, 3), (12, 4), (12, 7), (5, 9), (3, 8), (1, 3), (20, 13)]:
+        x = np.round(rng.random((n_frames, 2)), 2)
+        cases.append({"window": w, "input": x.tolist(),
+                      "output": scipy.ndimage.median_filter(x, size=(w, 1)).tolist()})
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scipy_median_filter.json").write_text(json.dumps(
+        {"scipy": scipy.__version__, "cases": cases}, indent=1))
+
+
 if __name__ == "__main__":
     mode, out = sys.argv[1], Path(sys.argv[2])
-    if mode == "fixture":
+    if mode == "medfilt":
+        medfilt(out)
+    elif mode == "fixture":
         fixture(out)
     elif mode == "bench":
         bench(out, "--time" in sys.argv)

@@ -50,15 +50,42 @@ std::vector<int> parse_windows(const std::string& text) {
   return windows;
 }
 
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+m::PsdsParams parse_psds_params(const std::string& text) {
+  std::vector<double> v;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      v.push_back(std::stod(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::logic_error&) {
+      v.clear();
+      break;
+    }
+  }
+  if (v.size() != 6) {
+    throw InputError(fmt::format(
+        "greensed evaluate: --psds-params expects six numbers DTC,GTC,CTTC,ALPHA_CT,ALPHA_ST,"
+        "MAX_EFPR (e.g. 0.5,0.5,0.3,0,0,100); found '{}'",
+        text));
+  }
+  return {{v[0], v[1], v[2]}, v[3], v[4], v[5]};
+}
+
+json number(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 // Strict checks on a detection table beyond psds_eval's (which silently ignores these rows).
 void check_detections(const m::EventTable& t, const std::set<std::string>& classes,
                       const m::Durations& durations, const std::string& durations_path) {
   for (const m::Event& e : t.events) {
     if (!classes.count(e.label)) {
-      throw InputError(fmt::format("{}:{}: unknown class '{}' (ground-truth classes: {})",
-                                   t.source, e.line, e.label, fmt::join(classes, ", ")));
+      throw InputError(
+          fmt::format("{}:{}: unknown class '{}' (ground-truth classes: {}); fix the label "
+                      "or add events of that class to the ground truth",
+                      t.source, e.line, e.label, fmt::join(classes, ", ")));
     }
     if (!durations.count(e.filename)) {
       throw InputError(fmt::format(
@@ -82,11 +109,13 @@ int run_evaluate(const std::vector<std::string>& args) {
   std::vector<std::string> detection_paths;
   double f1_threshold = 0.5;
   bool merge = false;
+  std::string custom;
   ArgParser parser("evaluate",
                    "intersection F1, PSDS1/2, collar and segment F1 from detections or scores");
   parser.option("--ground-truth", &gt_path, "GT.tsv",
                 "ground truth: filename onset offset event_label (required)");
-  parser.option("--durations", &durations_path, "DUR.tsv", "clip durations: filename duration (required)");
+  parser.option("--durations", &durations_path, "DUR.tsv",
+                "clip durations: filename duration (required)");
   parser.multi("--detections", &detection_paths, "FILE...",
                "detection tables, each named with its threshold as the last number "
                "(predictions_th_0.50.tsv)");
@@ -95,16 +124,21 @@ int run_evaluate(const std::vector<std::string>& args) {
   parser.option("--median-filter", &median, "N[,N...]",
                 "median window in frames, one for all classes or one per class (scores only; "
                 "default 7)");
-  parser.option("--f1-threshold", &f1_threshold, "T", "decision threshold of the F1 scores (default 0.5)");
+  parser.option("--f1-threshold", &f1_threshold, "T",
+                "decision threshold of the F1 scores (default 0.5)");
   parser.option("--json", &json_path, "OUT.json", "also write the results as JSON");
+  parser.option(
+      "--psds-params", &custom, "DTC,GTC,CTTC,ACT,AST,MAX",
+      "also report 'psds_custom' with these psds_eval parameters (e.g. 0.5,0.5,0.3,0,0,100)");
   parser.flag("--merge-overlaps", &merge,
               "merge overlapping same-class events instead of rejecting them");
   if (!parser.parse(args)) return kExitOk;
   parser.require("--ground-truth GT.tsv", !gt_path.empty());
   parser.require("--durations DUR.tsv", !durations_path.empty());
   if (detection_paths.empty() == scores_dir.empty()) {
-    throw InputError("greensed evaluate: give either --detections FILE... or --scores DIR (see "
-                     "greensed evaluate --help)");
+    throw InputError(
+        "greensed evaluate: give either --detections FILE... or --scores DIR (see "
+        "greensed evaluate --help)");
   }
 
   m::EventTable gt = m::read_event_table(gt_path);
@@ -129,9 +163,10 @@ int run_evaluate(const std::vector<std::string>& args) {
     for (const m::Event& e : gt.events) {
       const auto& cols = clips.front().classes;
       if (std::find(cols.begin(), cols.end(), e.label) == cols.end()) {
-        throw InputError(fmt::format("{}:{}: class '{}' is not a column of the score files in {} "
-                                     "(columns: {})",
-                                     gt_path, e.line, e.label, scores_dir, fmt::join(cols, ", ")));
+        throw InputError(
+            fmt::format("{}:{}: class '{}' is not a column of the score files in {} "
+                        "(columns: {})",
+                        gt_path, e.line, e.label, scores_dir, fmt::join(cols, ", ")));
       }
     }
     for (const auto& clip : clips) {
@@ -143,7 +178,8 @@ int run_evaluate(const std::vector<std::string>& args) {
     filtered = m::postprocess_scores(clips, parse_windows(median));
     auto thresholds = m::desed_test_thresholds();
     auto tables = m::decode_tables(filtered, thresholds);
-    for (size_t i = 0; i < thresholds.size(); ++i) ops.push_back({thresholds[i], std::move(tables[i])});
+    for (size_t i = 0; i < thresholds.size(); ++i)
+      ops.push_back({thresholds[i], std::move(tables[i])});
     const double th[] = {f1_threshold};
     f1_table = std::move(m::decode_tables(filtered, th)[0]);
   }
@@ -175,14 +211,24 @@ int run_evaluate(const std::vector<std::string>& args) {
       }
     }
   }
-  for (const auto& [key, params] : {std::pair<std::string, m::PsdsParams>{"psds1", m::PsdsParams::scenario1()},
-                                    {"psds2", m::PsdsParams::scenario2()}}) {
+  for (const auto& [key, params] :
+       {std::pair<std::string, m::PsdsParams>{"psds1", m::PsdsParams::scenario1()},
+        {"psds2", m::PsdsParams::scenario2()}}) {
     m::PsdsEval eval(gt, durations, params.criteria);
     for (const Table& t : ops) eval.add_operating_point(t.events);
     const auto r = eval.psds(params.alpha_ct, params.alpha_st, params.max_efpr);
     out[key] = number(r.value);
     out["details"][key] = {{"n_operating_points", r.n_operating_points},
                            {"psd_roc", {{"efpr", r.roc.efpr}, {"etpr", r.roc.etpr}}}};
+  }
+  if (!custom.empty()) {
+    const auto p = parse_psds_params(custom);
+    m::PsdsEval eval(gt, durations, p.criteria);
+    for (const Table& t : ops) eval.add_operating_point(t.events);
+    out["psds_custom"] = number(eval.psds(p.alpha_ct, p.alpha_st, p.max_efpr).value);
+    out["details"]["psds_custom"] = {{"dtc", p.criteria.dtc},   {"gtc", p.criteria.gtc},
+                                     {"cttc", p.criteria.cttc}, {"alpha_ct", p.alpha_ct},
+                                     {"alpha_st", p.alpha_st},  {"max_efpr", p.max_efpr}};
   }
   if (!f1_table) {
     out["event_f1_macro"] = nullptr;
@@ -214,7 +260,8 @@ int run_evaluate(const std::vector<std::string>& args) {
           {"psds2_sed_scores", m::PsdsParams::scenario2()}}) {
       const auto r = m::desed_sed_scores_psds(filtered, gt, durations, params);
       out[key] = number(r.value);
-      for (size_t c = 0; c < r.classes.size(); ++c) per_class[r.classes[c]][key] = number(r.per_class[c]);
+      for (size_t c = 0; c < r.classes.size(); ++c)
+        per_class[r.classes[c]][key] = number(r.per_class[c]);
     }
   }
   out["details"]["f1_threshold"] = f1_threshold;
@@ -222,15 +269,18 @@ int run_evaluate(const std::vector<std::string>& args) {
   for (const Table& t : ops) out["details"]["thresholds"].push_back(t.threshold);
   out["per_class"] = per_class;
 
-  std::vector<std::string> keys = {"intersection_f1_macro", "intersection_f1_macro_0.7", "psds1",
-                                   "psds2", "event_f1_macro", "segment_f1_macro"};
+  std::vector<std::string> keys = {
+      "intersection_f1_macro", "intersection_f1_macro_0.7", "psds1", "psds2",
+      "event_f1_macro",        "segment_f1_macro"};
+  if (!custom.empty()) keys.push_back("psds_custom");
   if (!filtered.empty()) {
     keys.push_back("psds1_sed_scores");
     keys.push_back("psds2_sed_scores");
   }
   fmt::print("{:<28} {}\n", "metric", "value");
   for (const auto& k : keys) {
-    fmt::print("{:<28} {}\n", k, out[k].is_null() ? std::string("n/a") : fmt::format("{:.6f}", out[k].get<double>()));
+    fmt::print("{:<28} {}\n", k,
+               out[k].is_null() ? std::string("n/a") : fmt::format("{:.6f}", out[k].get<double>()));
   }
   if (!json_path.empty()) {
     core::write_file_atomic(json_path, out.dump(1) + "\n");

@@ -101,21 +101,34 @@ void median_filter_reference(std::span<const double> in, std::span<double> out, 
 void decode_events(std::span<const float> filtered, int n_frames,
                    const std::vector<std::string>& classes, double threshold,
                    const std::string& filename, const FrameGrid& grid, std::vector<Event>& out) {
-  decode_impl<float>(filtered, n_frames, classes, threshold, filename,
-                     [&](int f) { return grid.frame_to_time(f); }, out);
+  decode_impl<float>(
+      filtered, n_frames, classes, threshold, filename,
+      [&](int f) { return grid.frame_to_time(f); }, out);
 }
 void decode_events(std::span<const double> filtered, int n_frames,
                    const std::vector<std::string>& classes, double threshold,
                    const std::string& filename, const FrameGrid& grid, std::vector<Event>& out) {
-  decode_impl<double>(filtered, n_frames, classes, threshold, filename,
-                      [&](int f) { return grid.frame_to_time(f); }, out);
+  decode_impl<double>(
+      filtered, n_frames, classes, threshold, filename,
+      [&](int f) { return grid.frame_to_time(f); }, out);
 }
+void decode_clip(std::span<const float> scores, int n_frames,
+                 const std::vector<std::string>& classes, std::span<const int> windows,
+                 double threshold, const std::string& filename, const FrameGrid& grid,
+                 std::vector<Event>& out) {
+  std::vector<float> filtered(scores.size());
+  median_filter(scores, filtered, n_frames, int(classes.size()), windows);
+  decode_events(std::span<const float>(filtered), n_frames, classes, threshold, filename, grid,
+                out);
+}
+
 void decode_events(std::span<const double> filtered, std::span<const double> timestamps,
                    const std::vector<std::string>& classes, double threshold,
                    const std::string& filename, std::vector<Event>& out) {
   GREENSED_CHECK(!timestamps.empty(), "decode_events: no timestamps for {}", filename);
-  decode_impl<double>(filtered, int(timestamps.size()) - 1, classes, threshold, filename,
-                      [&](int f) { return timestamps[size_t(f)]; }, out);
+  decode_impl<double>(
+      filtered, int(timestamps.size()) - 1, classes, threshold, filename,
+      [&](int f) { return timestamps[size_t(f)]; }, out);
 }
 
 std::vector<ClipScores> postprocess_scores(const std::vector<ClipScores>& clips,

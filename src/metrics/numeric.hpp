@@ -13,7 +13,9 @@ inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // numpy's pairwise summation (numpy/core/src/umath/loops_utils.h.src, PW_BLOCKSIZE 128).
 double pairwise_sum(const double* a, size_t n, size_t stride = 1);
-inline double pairwise_sum(std::span<const double> a) { return pairwise_sum(a.data(), a.size()); }
+inline double pairwise_sum(std::span<const double> a) {
+  return pairwise_sum(a.data(), a.size());
+}
 
 // np.nanmean of a 1-D array: NaN -> 0, pairwise sum, divided by the number of non-NaN values
 // (NaN when there are none).

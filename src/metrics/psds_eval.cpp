@@ -33,6 +33,44 @@ inline double intersection(const Interval& a, const Interval& b) {
   return std::min(a.offset, b.offset) - std::max(a.onset, b.onset);
 }
 
+// Identity of a table as a multiset of rows (zero-length events dropped), independent of row
+// order: psds_eval hashes the sorted rows with SHA-256. Two order-independent 64-bit sums of
+// per-row hashes plus the row count.
+struct TableId {
+  uint64_t n = 0, sum = 0, mixed = 0;
+  bool operator==(const TableId&) const = default;
+};
+
+inline uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
+TableId table_id(const EventTable& t) {
+  TableId id;
+  const std::string* last_file = nullptr;
+  uint64_t file_hash = 0;
+  for (const Event& e : t.events) {
+    if (!(e.offset > e.onset)) continue;
+    if (last_file == nullptr || e.filename != *last_file) {
+      file_hash = std::hash<std::string_view>{}(e.filename);
+      last_file = &e.filename;
+    }
+    uint64_t h = mix64(file_hash);
+    h = mix64(h ^ std::hash<double>{}(e.onset));
+    h = mix64(h ^ std::hash<double>{}(e.offset));
+    h = mix64(h ^ std::hash<std::string_view>{}(e.label));
+    ++id.n;
+    id.sum += h;
+    id.mixed += mix64(h ^ 0x9e3779b97f4a7c15ull);
+  }
+  return id;
+}
+
 }  // namespace
 
 struct PsdsEval::Impl {
@@ -48,7 +86,7 @@ struct PsdsEval::Impl {
   double dataset_duration = 0.0;
   std::vector<double> class_durations;
   std::vector<OperatingPoint> ops;
-  std::vector<uint64_t> op_ids;
+  std::vector<TableId> op_ids;
 
   int n_classes() const { return int(classes.size()); }
 
@@ -63,9 +101,9 @@ PsdsEval::PsdsEval(const EventTable& ground_truth, const Durations& durations,
     : impl_(new Impl) {
   for (double v : {criteria.dtc, criteria.gtc, criteria.cttc}) {
     if (!(v >= 0.0 && v <= 1.0)) {
-      throw core::InputError(fmt::format(
-          "intersection criteria must lie in [0, 1]; found dtc {}, gtc {}, cttc {}", criteria.dtc,
-          criteria.gtc, criteria.cttc));
+      throw core::InputError(
+          fmt::format("intersection criteria must lie in [0, 1]; found dtc {}, gtc {}, cttc {}",
+                      criteria.dtc, criteria.gtc, criteria.cttc));
     }
   }
   Impl& m = *impl_;
@@ -135,19 +173,35 @@ PsdsEval::PsdsEval(const EventTable& ground_truth, const Durations& durations,
   std::partial_sum(m.gt_begin.begin(), m.gt_begin.end(), m.gt_begin.begin());
 }
 
-PsdsEval::~PsdsEval() { delete impl_; }
-PsdsEval::PsdsEval(PsdsEval&& other) noexcept : impl_(other.impl_) { other.impl_ = nullptr; }
+PsdsEval::~PsdsEval() {
+  delete impl_;
+}
+PsdsEval::PsdsEval(PsdsEval&& other) noexcept : impl_(other.impl_) {
+  other.impl_ = nullptr;
+}
 PsdsEval& PsdsEval::operator=(PsdsEval&& other) noexcept {
   std::swap(impl_, other.impl_);
   return *this;
 }
 
-const std::vector<std::string>& PsdsEval::classes() const { return impl_->classes; }
-const std::vector<int64_t>& PsdsEval::n_gt() const { return impl_->n_gt; }
-double PsdsEval::dataset_duration() const { return impl_->dataset_duration; }
-const std::vector<double>& PsdsEval::class_durations() const { return impl_->class_durations; }
-const IntersectionCriteria& PsdsEval::criteria() const { return impl_->criteria; }
-const std::vector<OperatingPoint>& PsdsEval::operating_points() const { return impl_->ops; }
+const std::vector<std::string>& PsdsEval::classes() const {
+  return impl_->classes;
+}
+const std::vector<int64_t>& PsdsEval::n_gt() const {
+  return impl_->n_gt;
+}
+double PsdsEval::dataset_duration() const {
+  return impl_->dataset_duration;
+}
+const std::vector<double>& PsdsEval::class_durations() const {
+  return impl_->class_durations;
+}
+const IntersectionCriteria& PsdsEval::criteria() const {
+  return impl_->criteria;
+}
+const std::vector<OperatingPoint>& PsdsEval::operating_points() const {
+  return impl_->ops;
+}
 
 OperatingPoint PsdsEval::evaluate(const EventTable& detections) const {
   const Impl& m = *impl_;
@@ -160,19 +214,54 @@ OperatingPoint PsdsEval::evaluate(const EventTable& detections) const {
   };
   std::vector<Det> dets;
   dets.reserve(detections.events.size());
+  const std::string* last_file = nullptr;
+  const std::string* last_label = nullptr;
+  int f = -1, c = -1;
   for (const Event& e : detections.events) {
     if (!(e.offset > e.onset)) continue;  // zero-length: dropped
-    const auto c = m.class_index.find(e.label);
-    if (c == m.class_index.end()) continue;  // not a ground-truth class: ignored
-    const auto f = m.file_index.find(e.filename);
-    if (f == m.file_index.end()) continue;  // no WORLD and no ground truth: nothing to count
-    dets.push_back({f->second, c->second, {e.onset, e.offset}});
+    // Consecutive rows mostly share clip and class: look up only on change.
+    if (last_label == nullptr || e.label != *last_label) {
+      const auto it = m.class_index.find(e.label);
+      c = it == m.class_index.end() ? -1 : it->second;
+      last_label = &e.label;
+    }
+    if (last_file == nullptr || e.filename != *last_file) {
+      const auto it = m.file_index.find(e.filename);
+      f = it == m.file_index.end() ? -1 : it->second;
+      last_file = &e.filename;
+    }
+    // Labels outside the ground-truth classes, and clips without WORLD or ground truth, are
+    // ignored as psds_eval does.
+    if (c < 0 || f < 0) continue;
+    dets.push_back({f, c, {e.onset, e.offset}});
   }
-  std::stable_sort(dets.begin(), dets.end(), [](const Det& a, const Det& b) {
+  // Same-class detections of a clip never overlap (validated), so (file, class, onset) orders
+  // them uniquely except for exact duplicates, whose order does not matter. Clips are processed
+  // independently, so when every clip's rows are contiguous (DESED tables) each run is sorted
+  // alone.
+  const auto less = [](const Det& a, const Det& b) {
     if (a.file != b.file) return a.file < b.file;
     if (a.cls != b.cls) return a.cls < b.cls;
-    return a.iv.onset < b.iv.onset;
-  });
+    if (a.iv.onset != b.iv.onset) return a.iv.onset < b.iv.onset;
+    return a.iv.offset < b.iv.offset;
+  };
+  std::vector<char> seen(m.world.size(), 0);
+  bool runs = true;
+  for (size_t i = 0; i < dets.size() && runs; ++i) {
+    if (i > 0 && dets[i].file == dets[i - 1].file) continue;
+    runs = !seen[size_t(dets[i].file)];
+    seen[size_t(dets[i].file)] = 1;
+  }
+  if (runs) {
+    for (size_t begin = 0; begin < dets.size();) {
+      size_t end = begin + 1;
+      while (end < dets.size() && dets[end].file == dets[begin].file) ++end;
+      std::sort(dets.begin() + long(begin), dets.begin() + long(end), less);
+      begin = end;
+    }
+  } else {
+    std::sort(dets.begin(), dets.end(), less);
+  }
 
   OperatingPoint op;
   op.tp.assign(C, 0);
@@ -250,7 +339,8 @@ OperatingPoint PsdsEval::evaluate(const EventTable& detections) const {
     op.tpr[c] = double(op.tp[c]) / double(m.n_gt[c]);
     op.fpr[c] = (double(op.fp[c]) * kSecondsPerHour) / m.dataset_duration;
     for (size_t k = 0; k < C; ++k) {
-      if (k != c) op.ctr[c * C + k] = (double(op.ct[c * C + k]) * kSecondsPerHour) / m.class_durations[k];
+      if (k != c)
+        op.ctr[c * C + k] = (double(op.ct[c * C + k]) * kSecondsPerHour) / m.class_durations[k];
     }
   }
   return op;
@@ -281,33 +371,9 @@ IntersectionF1 PsdsEval::macro_f1(const EventTable& detections) const {
   return macro_f1(evaluate(detections), impl_->n_gt);
 }
 
-namespace {
-
-// Canonical identity of a table: rows without zero-length events, sorted; psds_eval hashes the
-// same rows with SHA-256.
-uint64_t table_id(const EventTable& t) {
-  std::vector<std::tuple<std::string_view, double, double, std::string_view>> rows;
-  for (const Event& e : t.events) {
-    if (e.offset > e.onset) rows.emplace_back(e.filename, e.onset, e.offset, e.label);
-  }
-  std::sort(rows.begin(), rows.end());
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull + (h >> 29); };
-  mix(rows.size());
-  for (const auto& [f, on, off, l] : rows) {
-    mix(std::hash<std::string_view>{}(f));
-    mix(std::hash<double>{}(on));
-    mix(std::hash<double>{}(off));
-    mix(std::hash<std::string_view>{}(l));
-  }
-  return h;
-}
-
-}  // namespace
-
 bool PsdsEval::add_operating_point(const EventTable& detections) {
   OperatingPoint op = evaluate(detections);
-  const uint64_t id = table_id(detections);
+  const TableId id = table_id(detections);
   if (std::find(impl_->op_ids.begin(), impl_->op_ids.end(), id) != impl_->op_ids.end()) {
     return false;
   }

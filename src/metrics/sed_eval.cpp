@@ -130,7 +130,8 @@ struct Collar {
   bool hit(const Event& ref, const Event& est) const {
     const bool onset_ok = std::fabs(ref.onset - est.onset) <= t_collar;
     const double length = ref.offset - ref.onset;
-    const bool offset_ok = std::fabs(ref.offset - est.offset) <= std::max(t_collar, percentage * length);
+    const bool offset_ok =
+        std::fabs(ref.offset - est.offset) <= std::max(t_collar, percentage * length);
     return onset_ok && offset_ok;
   }
 };
@@ -243,8 +244,9 @@ SedEvalResult event_based_metrics(const EventTable& ground_truth, const EventTab
       for (const Event* e : est) {
         if (e->label == r.classes[c]) cest.push_back(e);
       }
-      const auto m = match_events(cref.size(), cest.size(),
-                                  [&](size_t j, size_t i) { return collar.hit(*cref[j], *cest[i]); });
+      const auto m = match_events(cref.size(), cest.size(), [&](size_t j, size_t i) {
+        return collar.hit(*cref[j], *cest[i]);
+      });
       double tp = 0;
       for (int x : m) tp += x >= 0 ? 1 : 0;
       auto& n = r.class_counts[c];

@@ -15,7 +15,9 @@ namespace greensed::metrics {
 namespace {
 
 // np.round(x, 6)
-inline double round6(double x) { return std::nearbyint(x * 1e6) / 1e6; }
+inline double round6(double x) {
+  return std::nearbyint(x * 1e6) / 1e6;
+}
 
 struct Interval {
   double onset, offset;
@@ -33,8 +35,8 @@ struct Stats {
 // Intersection statistics of the detections `dets` against the target ground truth and the other
 // classes' ground truth (sed_scores_eval intersection_based.statistics_fn).
 void clip_statistics(const std::vector<Interval>& dets, const std::vector<Interval>& target,
-                     const std::vector<std::vector<Interval>>& gt_by_class, int self,
-                     double dtc, double gtc, std::optional<double> cttc, long* out) {
+                     const std::vector<std::vector<Interval>>& gt_by_class, int self, double dtc,
+                     double gtc, std::optional<double> cttc, long* out) {
   const size_t M = dets.size(), N = target.size();
   std::vector<double> inter(M * N);
   std::vector<char> ok(M, 0);
@@ -78,10 +80,10 @@ std::string stem(const std::string& filename) {
 
 }  // namespace
 
-SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores,
-                              const EventTable& ground_truth, const Durations& durations,
-                              double dtc, double gtc, std::optional<double> cttc, double alpha_ct,
-                              double alpha_st, double max_efpr) {
+SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores, const EventTable& ground_truth,
+                              const Durations& durations, double dtc, double gtc,
+                              std::optional<double> cttc, double alpha_ct, double alpha_st,
+                              double max_efpr) {
   if ((alpha_ct == 0.0) != !cttc.has_value()) {
     throw core::InputError(fmt::format(
         "sed_scores_eval PSDS: cttc must be given exactly when alpha_ct > 0 (alpha_ct {}, cttc {})",
@@ -95,8 +97,8 @@ SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores,
   std::unordered_map<std::string, size_t> clip_index;
   for (size_t i = 0; i < scores.size(); ++i) {
     if (scores[i].classes != classes) {
-      throw core::InputError(fmt::format("{}: class columns differ from {}", scores[i].source,
-                                         scores.front().source));
+      throw core::InputError(
+          fmt::format("{}: class columns differ from {}", scores[i].source, scores.front().source));
     }
     clip_index.emplace(scores[i].audio_id, i);
   }
@@ -110,14 +112,15 @@ SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores,
     const std::string where =
         e.line > 0 ? fmt::format("{}:{}", ground_truth.source, e.line) : ground_truth.source;
     if (c == class_index.end()) {
-      throw core::InputError(fmt::format("{}: ground-truth class '{}' has no score column (score "
-                                         "columns: {})",
-                                         where, e.label, fmt::join(classes, ", ")));
+      throw core::InputError(
+          fmt::format("{}: ground-truth class '{}' has no score column (score "
+                      "columns: {})",
+                      where, e.label, fmt::join(classes, ", ")));
     }
     const auto clip = clip_index.find(stem(e.filename));
     if (clip == clip_index.end()) {
-      throw core::InputError(fmt::format("{}: clip '{}' has ground truth but no score file",
-                                         where, e.filename));
+      throw core::InputError(
+          fmt::format("{}: clip '{}' has ground truth but no score file", where, e.filename));
     }
     gt[clip->second][size_t(c->second)].push_back({e.onset, e.offset});
     ++n_ref[size_t(c->second)];
@@ -125,9 +128,10 @@ SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores,
   }
   for (size_t k = 0; k < K; ++k) {
     if (n_ref[k] == 0) {
-      throw core::InputError(fmt::format("sed_scores_eval PSDS: class '{}' has no ground-truth "
-                                         "event; every score column needs one",
-                                         classes[k]));
+      throw core::InputError(
+          fmt::format("sed_scores_eval PSDS: class '{}' has no ground-truth "
+                      "event; every score column needs one",
+                      classes[k]));
     }
   }
   std::unordered_map<std::string, double> duration_of;
@@ -136,8 +140,8 @@ SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores,
   for (const ClipScores& clip : scores) {
     const auto it = duration_of.find(clip.audio_id);
     if (it == duration_of.end()) {
-      throw core::InputError(fmt::format("{}: clip '{}' has no duration", clip.source,
-                                         clip.audio_id));
+      throw core::InputError(
+          fmt::format("{}: clip '{}' has no duration", clip.source, clip.audio_id));
     }
     dataset_duration += it->second;
   }
@@ -190,8 +194,7 @@ SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores,
   std::vector<std::vector<double>> roc_tpr(K), roc_efpr(K);
   for (size_t c = 0; c < K; ++c) {
     auto& dc = deltas[c];
-    std::sort(dc.begin(), dc.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(dc.begin(), dc.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     // Unique change-point scores ascending, then +inf (no detection).
     std::vector<double> cp;
     std::vector<std::vector<long>> acc;
@@ -337,11 +340,10 @@ SedScoresPsds desed_sed_scores_psds(const std::vector<ClipScores>& scores,
     if (with_events.count(stem(name))) kept_durations.emplace(name, d);
   }
   const bool scenario_with_ct = params.alpha_ct != 0.0;
-  return sed_scores_psds(kept, ground_truth, kept_durations, params.criteria.dtc,
-                         params.criteria.gtc,
-                         scenario_with_ct ? std::optional<double>(params.criteria.cttc)
-                                          : std::nullopt,
-                         params.alpha_ct, params.alpha_st, params.max_efpr);
+  return sed_scores_psds(
+      kept, ground_truth, kept_durations, params.criteria.dtc, params.criteria.gtc,
+      scenario_with_ct ? std::optional<double>(params.criteria.cttc) : std::nullopt,
+      params.alpha_ct, params.alpha_st, params.max_efpr);
 }
 
 }  // namespace greensed::metrics

@@ -47,7 +47,9 @@ void split_fields(std::string_view line, std::vector<std::string_view>& fields) 
   }
 }
 
-bool blank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
+bool blank(std::string_view s) {
+  return s.find_first_not_of(" \t") == std::string_view::npos;
+}
 
 double parse_number(std::string_view field, const std::string& path, int line,
                     std::string_view column) {
@@ -76,9 +78,10 @@ int require_column(const Header& header, std::string_view name, const std::strin
                    std::string_view expected) {
   const int i = header.find(name);
   if (i < 0) {
-    throw InputError(fmt::format("{}:1: missing column '{}' (header has: {}); expected the tab-"
-                                 "separated columns {}",
-                                 path, name, fmt::join(header.names, ", "), expected));
+    throw InputError(
+        fmt::format("{}:1: missing column '{}' (header has: {}); expected the tab-"
+                    "separated columns {}",
+                    path, name, fmt::join(header.names, ", "), expected));
   }
   return i;
 }
@@ -89,9 +92,10 @@ EventTable read_event_table(const std::string& path) {
   const std::string text = core::read_file(path);
   const auto lines = split_lines(text);
   if (lines.empty()) {
-    throw InputError(fmt::format("{}: empty file; expected a header line with the columns "
-                                 "filename, onset, offset, event_label",
-                                 path));
+    throw InputError(
+        fmt::format("{}: empty file; expected a header line with the columns "
+                    "filename, onset, offset, event_label",
+                    path));
   }
   constexpr std::string_view kExpected = "filename, onset, offset, event_label";
   Header header;
@@ -113,8 +117,9 @@ EventTable read_event_table(const std::string& path) {
     if (blank(lines[i])) continue;
     split_fields(lines[i], f);
     if (f.size() != n_columns) {
-      throw InputError(fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}",
-                                   path, line, n_columns, f.size()));
+      throw InputError(
+          fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}", path,
+                      line, n_columns, f.size()));
     }
     if (blank(f[c_file])) {
       throw InputError(fmt::format("{}:{}: column 'filename' is empty", path, line));
@@ -151,9 +156,8 @@ Durations read_durations(const std::string& path) {
   const std::string text = core::read_file(path);
   const auto lines = split_lines(text);
   if (lines.empty()) {
-    throw InputError(
-        fmt::format("{}: empty file; expected a header line with the columns filename, duration",
-                    path));
+    throw InputError(fmt::format(
+        "{}: empty file; expected a header line with the columns filename, duration", path));
   }
   Header header;
   split_fields(lines[0], header.names);
@@ -167,10 +171,12 @@ Durations read_durations(const std::string& path) {
     if (blank(lines[i])) continue;
     split_fields(lines[i], f);
     if (f.size() != header.names.size()) {
-      throw InputError(fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}",
-                                   path, line, header.names.size(), f.size()));
+      throw InputError(
+          fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}", path,
+                      line, header.names.size(), f.size()));
     }
-    if (blank(f[c_file])) throw InputError(fmt::format("{}:{}: column 'filename' is empty", path, line));
+    if (blank(f[c_file]))
+      throw InputError(fmt::format("{}:{}: column 'filename' is empty", path, line));
     const double d = parse_number(f[c_dur], path, line, "duration");
     if (!durations.emplace(std::string(f[c_file]), d).second) ++n_duplicates;
   }
@@ -185,8 +191,8 @@ double threshold_from_filename(const std::string& path) {
   const std::string name = std::filesystem::path(path).filename().string();
   static const std::regex number(R"(\d+(\.\d+)?)");
   std::string last;
-  for (auto it = std::sregex_iterator(name.begin(), name.end(), number); it != std::sregex_iterator();
-       ++it) {
+  for (auto it = std::sregex_iterator(name.begin(), name.end(), number);
+       it != std::sregex_iterator(); ++it) {
     last = it->str();
   }
   if (last.empty()) {
@@ -202,14 +208,16 @@ ClipScores read_score_file(const std::string& path) {
   const std::string text = core::read_file(path);
   const auto lines = split_lines(text);
   if (lines.empty()) {
-    throw InputError(fmt::format("{}: empty file; expected a header 'onset offset <classes...>'", path));
+    throw InputError(
+        fmt::format("{}: empty file; expected a header 'onset offset <classes...>'", path));
   }
   Header header;
   split_fields(lines[0], header.names);
   if (header.names.size() < 3 || header.names[0] != "onset" || header.names[1] != "offset") {
-    throw InputError(fmt::format("{}:1: header must be 'onset', 'offset', then one column per "
-                                 "class; found '{}'",
-                                 path, fmt::join(header.names, "', '")));
+    throw InputError(
+        fmt::format("{}:1: header must be 'onset', 'offset', then one column per "
+                    "class; found '{}'",
+                    path, fmt::join(header.names, "', '")));
   }
   ClipScores clip;
   clip.source = path;
@@ -223,21 +231,23 @@ ClipScores read_score_file(const std::string& path) {
     if (blank(lines[i])) continue;
     split_fields(lines[i], f);
     if (f.size() != header.names.size()) {
-      throw InputError(fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}",
-                                   path, line, header.names.size(), f.size()));
+      throw InputError(
+          fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}", path,
+                      line, header.names.size(), f.size()));
     }
     const double on = parse_number(f[0], path, line, "onset");
     const double off = parse_number(f[1], path, line, "offset");
     if (!(off > on)) {
-      throw InputError(fmt::format("{}:{}: frame offset {} must be after its onset {}", path, line,
-                                   f[1], f[0]));
+      throw InputError(
+          fmt::format("{}:{}: frame offset {} must be after its onset {}", path, line, f[1], f[0]));
     }
     if (clip.timestamps.empty()) {
       clip.timestamps.push_back(on);
     } else if (on != last_offset) {
-      throw InputError(fmt::format("{}:{}: frame onset {} must equal the previous frame's offset {} "
-                                   "(frames must touch)",
-                                   path, line, f[0], last_offset));
+      throw InputError(
+          fmt::format("{}:{}: frame onset {} must equal the previous frame's offset {} "
+                      "(frames must touch)",
+                      path, line, f[0], last_offset));
     }
     clip.timestamps.push_back(off);
     last_offset = off;
@@ -257,11 +267,13 @@ std::vector<ClipScores> read_scores_dir(const std::string& dir) {
       paths.push_back(entry.path().string());
     }
   }
-  if (ec) throw InputError(fmt::format("{}: cannot list the scores folder ({})", dir, ec.message()));
+  if (ec)
+    throw InputError(fmt::format("{}: cannot list the scores folder ({})", dir, ec.message()));
   if (paths.empty()) {
-    throw InputError(fmt::format("{}: no .tsv score files (expected one per clip, as written by "
-                                 "greensed infer)",
-                                 dir));
+    throw InputError(
+        fmt::format("{}: no .tsv score files (expected one per clip, as written by "
+                    "greensed infer)",
+                    dir));
   }
   std::sort(paths.begin(), paths.end());
   std::vector<ClipScores> clips;
@@ -269,8 +281,8 @@ std::vector<ClipScores> read_scores_dir(const std::string& dir) {
   for (const auto& p : paths) {
     clips.push_back(read_score_file(p));
     if (clips.back().classes != clips.front().classes) {
-      throw InputError(fmt::format("{}:1: class columns differ from {} ({} vs {})", p, paths.front(),
-                                   fmt::join(clips.back().classes, ","),
+      throw InputError(fmt::format("{}:1: class columns differ from {} ({} vs {})", p,
+                                   paths.front(), fmt::join(clips.back().classes, ","),
                                    fmt::join(clips.front().classes, ",")));
     }
   }

@@ -37,15 +37,21 @@ inline double as_double(const nlohmann::json& v) {
   return v.get<double>();
 }
 
-inline void expect_value(const nlohmann::json& expected, double actual, const std::string& what) {
+// Floats within `tol` (1e-12 by default; 0 where spec §9's summation order is followed exactly).
+inline void expect_value(const nlohmann::json& expected, double actual, const std::string& what,
+                         double tol = kTol) {
   const double e = as_double(expected);
   if (std::isnan(e)) {
     EXPECT_TRUE(std::isnan(actual)) << what << ": expected NaN, got " << actual;
   } else if (std::isinf(e)) {
     EXPECT_EQ(e, actual) << what;
   } else {
-    EXPECT_NEAR(actual, e, kTol) << what;
+    EXPECT_NEAR(actual, e, tol) << what;
   }
+}
+
+inline void expect_exact(const nlohmann::json& expected, double actual, const std::string& what) {
+  expect_value(expected, actual, what, 0.0);
 }
 
 // Counts are compared exactly.

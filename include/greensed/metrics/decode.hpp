@@ -3,7 +3,8 @@
 //
 // Pipeline per clip, scores S of shape [T, K] row-major (T frames, K classes):
 //   median filter along time per class (scipy.ndimage.median_filter, size (w, 1), mode 'reflect')
-//   -> S > threshold (strict) -> contiguous runs -> events [frame_to_time(start), frame_to_time(end)).
+//   -> S > threshold (strict) -> contiguous runs -> events [frame_to_time(start),
+//   frame_to_time(end)).
 // The 2022 recipe thresholds first and then filters the booleans; for a strict '>' and odd windows
 // the two orders give the same events (the median of an odd window is one of its inputs).
 // float scores compare against float(threshold), as numpy does for a float32 array (spec §2.3).
@@ -51,6 +52,12 @@ void decode_events(std::span<const float> filtered, int n_frames,
 void decode_events(std::span<const double> filtered, int n_frames,
                    const std::vector<std::string>& classes, double threshold,
                    const std::string& filename, const FrameGrid& grid, std::vector<Event>& out);
+// One clip, raw network output [T, K] -> events: median filter (`windows`), then threshold.
+// The training loop's path (float32 scores, as the recipe's torch tensors).
+void decode_clip(std::span<const float> scores, int n_frames,
+                 const std::vector<std::string>& classes, std::span<const int> windows,
+                 double threshold, const std::string& filename, const FrameGrid& grid,
+                 std::vector<Event>& out);
 // Same with explicit frame boundaries (n_frames + 1 timestamps), for sed_scores_eval score files.
 void decode_events(std::span<const double> filtered, std::span<const double> timestamps,
                    const std::vector<std::string>& classes, double threshold,

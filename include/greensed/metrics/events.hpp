@@ -21,10 +21,10 @@ struct Event {
 
 // One table of events (ground truth or the detections of one operating point).
 struct EventTable {
-  std::string source;                   // file path or a name for messages ("detections@0.5")
-  std::vector<Event> events;            // in file order
-  std::vector<std::string> clips;       // every filename with a row, in first-seen order,
-                                        // including clips listed only with an empty row
+  std::string source;              // file path or a name for messages ("detections@0.5")
+  std::vector<Event> events;       // in file order
+  std::vector<std::string> clips;  // every filename with a row, in first-seen order,
+                                   // including clips listed only with an empty row
 };
 
 // filename -> duration in seconds. Files keep their first duration (psds_eval drops later

@@ -35,20 +35,20 @@ struct PsdsParams {
 // Result of matching one detection table against the ground truth. C classes (sorted labels of
 // the ground truth).
 struct OperatingPoint {
-  std::vector<int64_t> tp;        // [C]
-  std::vector<int64_t> fp;        // [C] detections failing the DTC that overlap their clip
-  std::vector<int64_t> ct;        // [C, C] ct[c*C + k]: detections of c cross-triggering on k
-  std::vector<double> tpr;        // [C] tp / n_gt
-  std::vector<double> fpr;        // [C] (fp * 3600) / dataset duration
-  std::vector<double> ctr;        // [C, C] (ct * 3600) / duration of class k; NaN on the diagonal
+  std::vector<int64_t> tp;  // [C]
+  std::vector<int64_t> fp;  // [C] detections failing the DTC that overlap their clip
+  std::vector<int64_t> ct;  // [C, C] ct[c*C + k]: detections of c cross-triggering on k
+  std::vector<double> tpr;  // [C] tp / n_gt
+  std::vector<double> fpr;  // [C] (fp * 3600) / dataset duration
+  std::vector<double> ctr;  // [C, C] (ct * 3600) / duration of class k; NaN on the diagonal
 };
 
 // Macro F-score of one table (psds_eval compute_macro_f_score, beta = 1).
 struct IntersectionF1 {
-  double macro = 0.0;             // nanmean over classes; NaN when every class is NaN
-  std::vector<double> f1;         // [C]; NaN where tp = 0 (psds_eval: num_gts = 0/0)
-  std::vector<double> tp, fp, fn; // [C] counts; fn = n_gt - tp. F itself uses psds_eval's
-                                  // literal fn = tp / (tp / n_gt) - tp (not always an integer)
+  double macro = 0.0;              // nanmean over classes; NaN when every class is NaN
+  std::vector<double> f1;          // [C]; NaN where tp = 0 (psds_eval: num_gts = 0/0)
+  std::vector<double> tp, fp, fn;  // [C] counts; fn = n_gt - tp. F itself uses psds_eval's
+                                   // literal fn = tp / (tp / n_gt) - tp (not always an integer)
 };
 
 struct PsdRoc {
@@ -75,8 +75,8 @@ class PsdsEval {
   PsdsEval& operator=(PsdsEval&&) noexcept;
 
   const std::vector<std::string>& classes() const;
-  const std::vector<int64_t>& n_gt() const;        // [C] events per class
-  double dataset_duration() const;                  // seconds (sum of WORLD durations)
+  const std::vector<int64_t>& n_gt() const;            // [C] events per class
+  double dataset_duration() const;                     // seconds (sum of WORLD durations)
   const std::vector<double>& class_durations() const;  // [C] summed ground-truth lengths
   const IntersectionCriteria& criteria() const;
 

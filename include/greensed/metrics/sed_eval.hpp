@@ -12,7 +12,7 @@ namespace greensed::metrics {
 
 struct SedEvalCounts {
   double n_ref = 0, n_sys = 0, n_tp = 0, n_tn = 0, n_fp = 0, n_fn = 0;
-  double n_subs = 0;  // overall only: substitutions (event) or S (segment)
+  double n_subs = 0;            // overall only: substitutions (event) or S (segment)
   double n_del = 0, n_ins = 0;  // overall segment-based D and I
 };
 

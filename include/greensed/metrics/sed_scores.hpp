@@ -25,10 +25,10 @@ struct SedScoresPsds {
 // same columns); every class needs ground truth. Clip ids must match between the scores (audio_id)
 // and the ground truth / durations (filename without extension). cttc: std::nullopt for
 // scenario 1 (alpha_ct = 0), a value otherwise. Throws core::InputError on mismatches.
-SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores,
-                              const EventTable& ground_truth, const Durations& durations,
-                              double dtc, double gtc, std::optional<double> cttc, double alpha_ct,
-                              double alpha_st, double max_efpr);
+SedScoresPsds sed_scores_psds(const std::vector<ClipScores>& scores, const EventTable& ground_truth,
+                              const Durations& durations, double dtc, double gtc,
+                              std::optional<double> cttc, double alpha_ct, double alpha_st,
+                              double max_efpr);
 
 // DESED's compute_psds_from_scores: clips without ground-truth events are dropped from scores,
 // ground truth and durations first; scenario 1 uses cttc = None.

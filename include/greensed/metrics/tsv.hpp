@@ -16,7 +16,8 @@ namespace greensed::metrics {
 // event_label are all empty lists the clip without events. Rejects rows with onset > offset.
 EventTable read_event_table(const std::string& path);
 
-// Columns filename, duration. Later duplicates of a filename are ignored (psds_eval keeps the first).
+// Columns filename, duration. Later duplicates of a filename are ignored (psds_eval keeps the
+// first).
 Durations read_durations(const std::string& path);
 
 // The decision threshold of a detection table: the last number in its file name

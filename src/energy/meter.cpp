@@ -480,7 +480,7 @@ void Meter::check_dead_counters_locked(const std::vector<Delta>& deltas, double 
       if (infos_[i].component != c || infos_[i].role != Role::kSelected) continue;
       if (!is_counter_method(infos_[i].method)) continue;
       sum += deltas[i].uj;
-      error |= deltas[i].errors > 0;
+      error |= deltas[i].errors > 0 || deltas[i].held > 0;
       ++n;
     }
     if (n == 0 || error) continue;
@@ -613,7 +613,7 @@ WindowReport Meter::make_report(const Window& w, const Snapshot& end) const {
   r.epoch = w.epoch;
   r.wall_start_s = w.begin.wall_s;
   r.wall_end_s = end.wall_s;
-  r.duration_s = double(end.t_ns - w.begin.t_ns) * 1e-9;
+  r.duration_s = double(end.t_ns - w.begin.t_ns) / 1e9;
   r.samples = end.samples - w.begin.samples;
   std::vector<std::string> methods[4];
   int64_t ram_model = 0, cc[3] = {0, 0, 0};

@@ -410,6 +410,10 @@ void Meter::sample_locked(int64_t t_ns) {
         if (auto u = cpu_utilisation(cpu_last_, *now)) {
           ctx.cpu_util = *u;
           ctx.cpu_util_valid = true;
+        } else {
+          // No clock tick since the last sample (a mark right after a tick): hold the last value.
+          ctx.cpu_util = last_util_;
+          ctx.cpu_util_valid = last_util_valid_;
         }
         if (now->busy >= cpu_last_.busy && now->total >= cpu_last_.total) {
           cpu_busy_acc_ += now->busy - cpu_last_.busy;

@@ -473,6 +473,12 @@ std::string summary_text(const Meter& meter) {
   } else {
     s += line("gpu", Component::kGpu, r.gpu_uj, r.gpu_method);
   }
+  if (r.cpu_attr_j > 0 || r.ram_attr_j > 0) {
+    s += fmt::format(
+        "  of which the metered processes: cpu {:.6f} kWh (share of busy CPU time; {:.6f} "
+        "kWh by share of capacity), ram {:.6f} kWh (share of used memory by PSS)\n",
+        r.cpu_attr_j / 3.6e6, r.cpu_attr_capacity_j / 3.6e6, r.ram_attr_j / 3.6e6);
+  }
   s += fmt::format("  emissions {:.6f} kg CO2eq at {} g/kWh ({})\n", r.emissions_kg,
                    meter.intensity().g_per_kwh, meter.intensity().source);
   s += fmt::format(

@@ -565,7 +565,7 @@ int Meter::begin(const std::string& name, WindowKind kind, int epoch) {
 
 WindowReport Meter::end(int id) {
   const Snapshot s = mark();
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   GREENSED_CHECK(id > 0 && id < int(windows_.size()) && windows_[id].open,
                  "meter.end({}): no such open window", id);
   auto& w = windows_[id];
@@ -577,6 +577,19 @@ WindowReport Meter::end(int id) {
     predictor_.add_epoch(double(r.total_uj) * 1e-6, r.duration_s);
     epoch_sum_j_ += double(r.total_uj) * 1e-6;
     epoch_sum_s_ += r.duration_s;
+    if (total_epochs_ > 0) {
+      lock.unlock();
+      const Prediction p = predict(total_epochs_);
+      if (p.available) {
+        if (!first_prediction_) first_prediction_ = p;
+        spdlog::info(
+            "[energy] after epoch {}/{}: projected {:.6f} kWh [{:.6f}, {:.6f}] and {:.0f} s "
+            "[{:.0f}, {:.0f}] for the run ({}; warm-up epoch excluded)",
+            p.epochs_done, p.epochs_total, p.energy_j.value / 3.6e6, p.energy_j.low / 3.6e6,
+            p.energy_j.high / 3.6e6, p.duration_s.value, p.duration_s.low, p.duration_s.high,
+            p.band);
+      }
+    }
   }
   return r;
 }

@@ -420,6 +420,21 @@ std::string meta_json(const Meter& meter, const std::string& extra) {
                  {"perf_root", cfg.perf_root},
                  {"proc_root", cfg.proc_root},
                  {"nvml_library", cfg.nvml_library}};
+  if (const auto p = meter.first_prediction()) {
+    j["prediction"] = {
+        {"first",
+         {{"after_epochs", p->epochs_done},
+          {"of_epochs", p->epochs_total},
+          {"energy_kWh", p->energy_j.value / 3.6e6},
+          {"energy_kWh_low", p->energy_j.low / 3.6e6},
+          {"energy_kWh_high", p->energy_j.high / 3.6e6},
+          {"duration_s", p->duration_s.value},
+          {"duration_s_low", p->duration_s.low},
+          {"duration_s_high", p->duration_s.high},
+          {"band", p->band},
+          {"carbontracker_rule_kWh", p->energy_j.carbontracker / 3.6e6}}},
+        {"final_actual", {{"energy_kWh", run.total_kwh}, {"duration_s", run.duration_s}}}};
+  }
   j["notes"] = meter.notes();
   try {
     const auto more = ordered_json::parse(extra);

@@ -1,11 +1,14 @@
 // Prediction (spec energy.md §7.11, §7.13 row "Prediction"): warm-up exclusion and band width.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <cmath>
 
 #include "fakes.hpp"
 #include "greensed/energy/meter.hpp"
 #include "greensed/energy/predict.hpp"
+#include "greensed/energy/signals.hpp"
 
 namespace greensed::energy {
 namespace {
@@ -101,6 +104,47 @@ TEST(Predict, MeterFeedsEpochWindows) {
   EXPECT_NEAR(p.duration_s.value, 40 + 7 * 10, 1e-6);
   const double ram_w = ram_power_per_gib_v2_w(meter.machine().ram_total_gib);
   EXPECT_NEAR(p.energy_j.value, (4000 + 40 * ram_w) + 7 * (1000 + 10 * ram_w), 1e-3);
+}
+
+}  // namespace
+}  // namespace greensed::energy
+
+namespace greensed::energy {
+namespace {
+
+TEST(Predict, FirstPredictionIsKeptWhenTheEpochCountIsKnown) {
+  testing::TempDir dir("first");
+  testing::FakeProc proc(dir / "proc");
+  RealFileSystem fs;
+  FakeClock clock;
+  Meter meter(testing::fake_config(dir / "powercap", dir / "perf", proc.root()),
+              testing::fake_env(fs, clock));
+  meter.set_total_epochs(5);
+  meter.start();
+  for (int k = 1; k <= 3; ++k) {
+    const int id = meter.begin("epoch", WindowKind::kEpoch, k);
+    clock.advance_s(k == 1 ? 30 : 10);
+    proc.run(100, 0.5);
+    meter.end(id);
+    EXPECT_EQ(meter.first_prediction().has_value(), k >= 2);
+  }
+  EXPECT_EQ(meter.first_prediction()->epochs_done, 2);
+  EXPECT_NEAR(meter.first_prediction()->duration_s.value, 40 + 3 * 10, 1e-6);
+}
+
+}  // namespace
+}  // namespace greensed::energy
+
+namespace greensed::energy {
+namespace {
+
+TEST(StopSignalsTest, SigtermSetsTheFlagInsteadOfKilling) {
+  StopSignals::install();
+  EXPECT_FALSE(StopSignals::requested());
+  ::raise(SIGTERM);
+  EXPECT_TRUE(StopSignals::requested());
+  EXPECT_EQ(StopSignals::signal_number(), SIGTERM);
+  ::signal(SIGTERM, SIG_DFL);
 }
 
 }  // namespace

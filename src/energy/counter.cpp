@@ -115,6 +115,7 @@ Delta CounterTracker::update(int64_t raw, int64_t t_ns) {
   // Hold the value; the next read tells which. Nothing is accumulated meanwhile.
   pending_ = true;
   pending_raw_ = raw;
+  d.held = 1;
   return d;
 }
 

@@ -410,6 +410,10 @@ void Meter::sample_locked(int64_t t_ns) {
         if (auto u = cpu_utilisation(cpu_last_, *now)) {
           ctx.cpu_util = *u;
           ctx.cpu_util_valid = true;
+        } else {
+          // No clock tick since the last sample (a mark right after a tick): hold the last value.
+          ctx.cpu_util = last_util_;
+          ctx.cpu_util_valid = last_util_valid_;
         }
         if (now->busy >= cpu_last_.busy && now->total >= cpu_last_.total) {
           cpu_busy_acc_ += now->busy - cpu_last_.busy;
@@ -480,7 +484,7 @@ void Meter::check_dead_counters_locked(const std::vector<Delta>& deltas, double 
       if (infos_[i].component != c || infos_[i].role != Role::kSelected) continue;
       if (!is_counter_method(infos_[i].method)) continue;
       sum += deltas[i].uj;
-      error |= deltas[i].errors > 0;
+      error |= deltas[i].errors > 0 || deltas[i].held > 0;
       ++n;
     }
     if (n == 0 || error) continue;
@@ -561,7 +565,7 @@ int Meter::begin(const std::string& name, WindowKind kind, int epoch) {
 
 WindowReport Meter::end(int id) {
   const Snapshot s = mark();
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   GREENSED_CHECK(id > 0 && id < int(windows_.size()) && windows_[id].open,
                  "meter.end({}): no such open window", id);
   auto& w = windows_[id];
@@ -573,6 +577,19 @@ WindowReport Meter::end(int id) {
     predictor_.add_epoch(double(r.total_uj) * 1e-6, r.duration_s);
     epoch_sum_j_ += double(r.total_uj) * 1e-6;
     epoch_sum_s_ += r.duration_s;
+    if (total_epochs_ > 0) {
+      lock.unlock();
+      const Prediction p = predict(total_epochs_);
+      if (p.available) {
+        if (!first_prediction_) first_prediction_ = p;
+        spdlog::info(
+            "[energy] after epoch {}/{}: projected {:.6f} kWh [{:.6f}, {:.6f}] and {:.0f} s "
+            "[{:.0f}, {:.0f}] for the run ({}; warm-up epoch excluded)",
+            p.epochs_done, p.epochs_total, p.energy_j.value / 3.6e6, p.energy_j.low / 3.6e6,
+            p.energy_j.high / 3.6e6, p.duration_s.value, p.duration_s.low, p.duration_s.high,
+            p.band);
+      }
+    }
   }
   return r;
 }
@@ -613,7 +630,7 @@ WindowReport Meter::make_report(const Window& w, const Snapshot& end) const {
   r.epoch = w.epoch;
   r.wall_start_s = w.begin.wall_s;
   r.wall_end_s = end.wall_s;
-  r.duration_s = double(end.t_ns - w.begin.t_ns) * 1e-9;
+  r.duration_s = double(end.t_ns - w.begin.t_ns) / 1e9;
   r.samples = end.samples - w.begin.samples;
   std::vector<std::string> methods[4];
   int64_t ram_model = 0, cc[3] = {0, 0, 0};

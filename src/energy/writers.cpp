@@ -420,6 +420,21 @@ std::string meta_json(const Meter& meter, const std::string& extra) {
                  {"perf_root", cfg.perf_root},
                  {"proc_root", cfg.proc_root},
                  {"nvml_library", cfg.nvml_library}};
+  if (const auto p = meter.first_prediction()) {
+    j["prediction"] = {
+        {"first",
+         {{"after_epochs", p->epochs_done},
+          {"of_epochs", p->epochs_total},
+          {"energy_kWh", p->energy_j.value / 3.6e6},
+          {"energy_kWh_low", p->energy_j.low / 3.6e6},
+          {"energy_kWh_high", p->energy_j.high / 3.6e6},
+          {"duration_s", p->duration_s.value},
+          {"duration_s_low", p->duration_s.low},
+          {"duration_s_high", p->duration_s.high},
+          {"band", p->band},
+          {"carbontracker_rule_kWh", p->energy_j.carbontracker / 3.6e6}}},
+        {"final_actual", {{"energy_kWh", run.total_kwh}, {"duration_s", run.duration_s}}}};
+  }
   j["notes"] = meter.notes();
   try {
     const auto more = ordered_json::parse(extra);
@@ -472,6 +487,12 @@ std::string summary_text(const Meter& meter) {
     s += "  gpu  none tracked\n";
   } else {
     s += line("gpu", Component::kGpu, r.gpu_uj, r.gpu_method);
+  }
+  if (r.cpu_attr_j > 0 || r.ram_attr_j > 0) {
+    s += fmt::format(
+        "  of which the metered processes: cpu {:.6f} kWh (share of busy CPU time; {:.6f} "
+        "kWh by share of capacity), ram {:.6f} kWh (share of used memory by PSS)\n",
+        r.cpu_attr_j / 3.6e6, r.cpu_attr_capacity_j / 3.6e6, r.ram_attr_j / 3.6e6);
   }
   s += fmt::format("  emissions {:.6f} kg CO2eq at {} g/kWh ({})\n", r.emissions_kg,
                    meter.intensity().g_per_kwh, meter.intensity().source);

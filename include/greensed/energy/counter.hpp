@@ -32,6 +32,7 @@ struct Delta {
   int64_t uj = 0;
   uint32_t flags = 0;
   int wraps = 0, resets = 0, glitches = 0, drops = 0, errors = 0;
+  int held = 0;  // a backward step awaiting classification: its energy comes with the next read
   void add(const Delta& d) {
     uj += d.uj;
     flags |= d.flags;
@@ -40,6 +41,7 @@ struct Delta {
     glitches += d.glitches;
     drops += d.drops;
     errors += d.errors;
+    held += d.held;
   }
 };
 

@@ -142,6 +142,10 @@ class Meter {
 
   // Projection of the whole run after each epoch window (kEpoch) that ended.
   Prediction predict(int total_epochs) const;
+  // With the planned epoch count known, every epoch end logs the projection, and the first one
+  // (after epoch 2) is kept for energy_meta.json beside the final actual.
+  void set_total_epochs(int n) { total_epochs_ = n; }
+  std::optional<Prediction> first_prediction() const { return first_prediction_; }
   const EpochPredictor& predictor() const { return predictor_; }
 
   // Energy totals for resume: serialize() gives JSON text; restore() (before start()) carries a
@@ -231,6 +235,8 @@ class Meter {
   std::vector<Window> windows_;
   std::vector<int> open_stack_;
   EpochPredictor predictor_;
+  int total_epochs_ = 0;
+  std::optional<Prediction> first_prediction_;
   int64_t carried_cpu_uj_ = 0, carried_dram_uj_ = 0, carried_ram_uj_ = 0, carried_gpu_uj_ = 0;
   double carried_s_ = 0.0;
   double carried_cc_kwh_[3] = {0, 0, 0};

@@ -219,4 +219,40 @@ std::vector<float> varispeed(std::span<const float> in, double rate) {
   return out;
 }
 
+std::vector<float> time_stretch(std::span<const float> in, double factor) {
+  if (in.empty() || factor <= 0.0) return {};
+  if (std::fabs(factor - 1.0) < 1e-6) return std::vector<float>(in.begin(), in.end());
+  // WSOLA (Verhelst and Roelands 1993): 40 ms Hann frames at 50 % overlap; each frame is taken
+  // within +-10 ms of its nominal input position where it best continues the previous frame's
+  // waveform (cross-correlation on every 4th sample), so periodic sounds keep their phase.
+  const long frame = long(0.04 * kSampleRate), hop = frame / 2, tol = long(0.01 * kSampleRate);
+  const long n_in = long(in.size()), n_out = long(double(n_in) * factor);
+  std::vector<float> padded(size_t(n_in + 2 * frame + 2 * tol), 0.0f);
+  std::copy(in.begin(), in.end(), padded.begin() + tol);
+  auto at = [&](long i) { return padded[size_t(i + tol)]; };  // in[i], zero outside
+  std::vector<float> out(static_cast<size_t>(n_out + frame), 0.0f);
+  std::vector<float> window(static_cast<size_t>(frame));
+  for (long i = 0; i < frame; ++i) window[i] = float(0.5 - 0.5 * std::cos(2 * M_PI * i / frame));
+  long prev = 0;
+  for (long k = 0; k * hop < n_out; ++k) {
+    const long nominal = long(double(k * hop) / factor);
+    long best = nominal;
+    if (k > 0) {
+      const long target = prev + hop;  // natural continuation of the previous frame
+      double best_corr = -1e300;
+      for (long d = -tol; d <= tol; ++d) {
+        const long c = nominal + d;
+        if (c < -tol || c + frame > n_in + frame) continue;
+        double corr = 0;
+        for (long i = 0; i < frame; i += 4) corr += double(at(c + i)) * at(target + i);
+        if (corr > best_corr) best_corr = corr, best = c;
+      }
+    }
+    for (long i = 0; i < frame; ++i) out[size_t(k * hop + i)] += window[i] * at(best + i);
+    prev = best;
+  }
+  out.resize(size_t(n_out));
+  return out;
+}
+
 }  // namespace greensed::synth

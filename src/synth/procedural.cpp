@@ -356,7 +356,8 @@ void alarm(Noise& n, const EventStyle& s, std::span<float> out) {
         const size_t a = size_t(t * kFs), len = size_t(beep * kFs);
         for (size_t i = 0; i < len && a + i < N; ++i) {
           const float v = fast_sin_cycles(f * double(i) / kFs);
-          out[a + i] += square ? (v > 0 ? 0.5f : -0.5f) : v;
+          const float ramp = std::min(1.0f, float(std::min(i, len - i)) / 48.0f);  // 3 ms edges
+          out[a + i] += ramp * (square ? (v > 0 ? 0.5f : -0.5f) : v);
         }
       }
       t += gap;
@@ -377,8 +378,10 @@ void alarm(Noise& n, const EventStyle& s, std::span<float> out) {
     const double f = n.uniform(2900, 3300) * std::min(s.pitch, 1.2);
     for (size_t i = 0; i < N; ++i) {
       const double t = std::fmod(double(i) / kFs, 4.0 * st);
-      const bool on = t < 3.0 * st && std::fmod(t, 1.0 * st) < 0.5 * st;
-      out[i] = on ? fast_sin_cycles(f * double(i) / kFs) : 0.0f;
+      const double in_beep = std::fmod(t, 1.0 * st);
+      const bool on = t < 3.0 * st && in_beep < 0.5 * st;
+      const float ramp = float(std::min({1.0, in_beep / 0.003, (0.5 * st - in_beep) / 0.003}));
+      out[i] = on ? ramp * fast_sin_cycles(f * double(i) / kFs) : 0.0f;
     }
   }
   apply_fades(out, 0.005);

@@ -95,7 +95,10 @@ SourceLibrary load_source_library(const std::string& dir) {
 void render_real_event(const std::vector<float>& recording, int label, Noise& noise,
                        const EventStyle& style, std::span<float> out) {
   std::fill(out.begin(), out.end(), 0.0f);
-  const std::vector<float> x = varispeed(recording, style.pitch);
+  // Pitch by style.pitch and duration by style.stretch, independently: stretch by
+  // stretch x pitch, then varispeed by pitch (which shortens by 1 / pitch).
+  const std::vector<float> x =
+      varispeed(time_stretch(recording, style.stretch * style.pitch), style.pitch);
   if (x.empty()) return;
   const size_t N = out.size();
   if (x.size() >= N) {

@@ -96,6 +96,31 @@ TEST(Varispeed, RateChangesLengthAndPitch) {
   EXPECT_NEAR(crossings / 0.5 / 2, 1000.0, 5.0);
 }
 
+// Frequency of the strongest component between lo and hi (1 Hz steps, plain DFT).
+double peak_frequency(const std::vector<float>& x, double lo, double hi) {
+  double best_f = lo, best = -1;
+  for (double f = lo; f <= hi; f += 1.0) {
+    double re = 0, im = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      re += x[i] * std::cos(2 * M_PI * f * i / kSampleRate);
+      im += x[i] * std::sin(2 * M_PI * f * i / kSampleRate);
+    }
+    if (re * re + im * im > best) best = re * re + im * im, best_f = f;
+  }
+  return best_f;
+}
+
+TEST(TimeStretch, KeepsPitchChangesLength) {
+  const auto x = sine(500, 0.5, 1.0);
+  const auto y = time_stretch(x, 1.5);
+  EXPECT_EQ(y.size(), 24000u);
+  EXPECT_NEAR(peak_frequency(y, 440, 580), 500.0, 2.0);
+  // Pitch shift without duration change: stretch by p, then varispeed by p.
+  const auto z = varispeed(time_stretch(x, 1.25), 1.25);
+  EXPECT_NEAR(double(z.size()), 16000.0, 2.0);
+  EXPECT_NEAR(peak_frequency(z, 560, 700), 625.0, 2.0);
+}
+
 TEST(Procedural, EveryClassRendersFiniteNonSilentAudio) {
   for (int label = 0; label < 10; ++label) {
     for (double seconds : {0.25, 1.0, 10.0}) {

@@ -65,7 +65,7 @@ std::string write_config(const fs::path& root, const std::string& extra = "") {
   for (const auto& [k, v] : keys) yaml += std::string("  ") + k + ": " + r + "/" + v + "\n";
   yaml +=
       "synth:\n  seed: 7\n  n_synth_train: 8\n  n_synth_val: 4\n  n_weak: 8\n"
-      "  n_unlabeled: 8\n  n_test: 6\n" +
+      "  n_unlabeled: 8\n  n_test: 9\n" +
       extra;
   fs::create_directories(root);
   const auto path = root / "tiny.yaml";
@@ -93,7 +93,7 @@ TEST(SynthCli, TreeIsAcceptedByTheLoaderAndDeterministic) {
   const auto config_a = write_config(a.path / "data");
   const auto ra = run("synth --config " + config_a + " --threads 2");
   ASSERT_EQ(ra.code, 0) << ra.output;
-  EXPECT_NE(ra.output.find("[synth] wrote 34 clips"), std::string::npos) << ra.output;
+  EXPECT_NE(ra.output.find("[synth] wrote 37 clips"), std::string::npos) << ra.output;
 
   const auto loaded = core::load_config(config_a);
   const auto sets = data::load_desed_sets(loaded.config);
@@ -102,7 +102,7 @@ TEST(SynthCli, TreeIsAcceptedByTheLoaderAndDeterministic) {
   EXPECT_EQ(sets.synth_val.durations.size(), 4u);
   EXPECT_EQ(sets.weak_train.clips.size() + sets.weak_val.clips.size(), 8u);
   EXPECT_EQ(sets.unlabeled.files.size(), 8u);
-  EXPECT_EQ(sets.test.clips.size(), 6u);
+  EXPECT_EQ(sets.test.clips.size(), 9u);
   int n_empty = 0;
   for (const auto& c : sets.test.clips) n_empty += c.events.empty();
   EXPECT_GE(n_empty, 2);  // event-less clips kept as one empty row
@@ -115,6 +115,20 @@ TEST(SynthCli, TreeIsAcceptedByTheLoaderAndDeterministic) {
   EXPECT_EQ(info.channels, 1);
   EXPECT_EQ(info.frames, 160000);
   EXPECT_EQ(info.format, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  // The real-like validation keeps the real clip durations (some shorter than 10 s) and has a
+  // stereo clip (the 8th).
+  int n_stereo = 0, n_short = 0;
+  for (const auto& d : sets.test.durations) {
+    SF_INFO ti{};
+    SNDFILE* tf = sf_open((fs::path(sets.test.folder) / d.filename).c_str(), SFM_READ, &ti);
+    ASSERT_NE(tf, nullptr) << d.filename;
+    sf_close(tf);
+    EXPECT_EQ(ti.frames, std::lround(d.duration * 16000)) << d.filename;
+    n_stereo += ti.channels == 2;
+    n_short += d.duration < 9.95;
+  }
+  EXPECT_GE(n_short, 2);
+  EXPECT_EQ(n_stereo, 1);
 
   // Same seed on one thread under --out: byte-identical audio and tables.
   const auto rb = run("synth --config " + config_a + " --threads 1 --out " + b.path.string());

@@ -105,4 +105,8 @@ void add_reverb(std::span<float> x, double rt60, double drr_db, int fs = kSample
 // and speed change together, as a tape played faster.
 std::vector<float> varispeed(std::span<const float> in, double rate);
 
+// Time-stretch by `factor` (output length = factor x input) without changing pitch (WSOLA with
+// 40 ms frames, 50 % overlap, +-10 ms similarity search).
+std::vector<float> time_stretch(std::span<const float> in, double factor);
+
 }  // namespace greensed::synth

@@ -6,7 +6,9 @@
 //   weak train               Y<id>_<s>_<e>.wav  weak tsv (label sets drawn from real weak.tsv)
 //   unlabelled in domain     Y<id>_<s>_<e>.wav  folder (+ unlabel_in_domain.tsv beside weak.tsv)
 //   real-like validation     the real clips' names, event layout and durations of DESED
-//                            validation.tsv / validation_durations.tsv (all 1168 or n_test)
+//                            validation.tsv / validation_durations.tsv (all 1168 or n_test);
+//                            every 20th of these clips is written as stereo (left and right
+//                            differ slightly) to exercise the loader's channel averaging
 // Mixing follows Scaper (spec §1.6): the background is normalised to ref_db = -50 LUFS; every event
 // is rendered, band-limited and equalised at random, faded in and out over 10 ms, and scaled so
 // that its integrated loudness (BS.1770, as pyloudnorm) is ref_db + SNR with SNR ~ U(6, 30) dB
@@ -62,6 +64,7 @@ struct PlannedClip {
   std::string filename;
   ClipLayout layout;
   uint32_t weak_labels = 0;  // weak set only
+  int channels = 1;  // every 20th real-like validation clip is stereo (DESED's real clips may be)
 };
 
 // Every clip's name and event layout (no audio): fast, used by `synth` and the statistics test.

@@ -26,9 +26,9 @@ SourceLibrary load_source_library(const std::string& dir);
 // Decodes one audio file to 16 kHz mono float.
 std::vector<float> read_audio_16k_mono(const std::string& path);
 
-// Renders a real recording of the class into `out`: varispeed by style.pitch, a random crop when
-// longer, and when shorter a cross-faded loop (sustained classes) or repetitions separated by
-// short silences (the others).
+// Renders a real recording of the class into `out`: pitch shifted by style.pitch and time
+// stretched by style.stretch (OLA stretch + varispeed), a random crop when longer, and when shorter
+// a cross-faded loop (sustained classes) or repetitions separated by short silences (the others).
 void render_real_event(const std::vector<float>& recording, int label, Noise& noise,
                        const EventStyle& style, std::span<float> out);
 

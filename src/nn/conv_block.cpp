@@ -158,7 +158,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   // Per-item parameter gradients and BN sums, reduced in item order: the result does not depend
   // on the dynamic schedule or the thread count.
   const int64_t per_item = n_cw + c_out_ + n_gw + c_out_;
-  item_grads_.resize(size_t(b) * per_item);
+  float* item_grads = scratch.common(int64_t(b) * per_item);
   item_sums_.assign(size_t(b) * 2 * c_out_, 0.0);
   const float keep_scale = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
   const float* gamma = store.value(bn_gamma_);
@@ -175,7 +175,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     float* lin = xbn + item;
 #pragma omp for schedule(dynamic, 1)
     for (int bi = 0; bi < b; ++bi) {
-      float* ig = item_grads_.data() + bi * per_item;
+      float* ig = item_grads + bi * per_item;
       float* t_gw = ig + n_cw + c_out_;
       float* t_gb = t_gw + n_gw;
       double* sg = item_sums_.data() + size_t(bi) * 2 * c_out_;
@@ -214,7 +214,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
 #pragma omp for schedule(dynamic, 1)
     for (int bi = 0; bi < b; ++bi) {
       float* gy = grad_scratch + bi * item;
-      float* tg = item_grads_.data() + bi * per_item;
+      float* tg = item_grads + bi * per_item;
       std::fill(tg, tg + n_cw + c_out_, 0.0f);
       kernels::batchnorm_backward_apply(gy, xhat_.data() + bi * item, gamma, inv_std_.data(),
                                         sums.data(), sums.data() + c_out_, int64_t(b) * tf, c_out_,
@@ -232,7 +232,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   float* g_cb = store.grad(conv_b_);
   float* g_gw = store.grad(glu_w_);
   float* g_gb = store.grad(glu_b_);
-  const float* ig = item_grads_.data();
+  const float* ig = item_grads;
 #pragma omp parallel for num_threads(n_threads) schedule(static)
   for (int64_t k = 0; k < per_item; ++k) {
     float sum = 0.0f;

@@ -1,6 +1,7 @@
 // Per-thread scratch shared by the layers of one model: kernels allocate nothing, layers borrow
-// their im2col and GEMM scratch from here. Layers parallelise over batch items with OpenMP on
-// n_threads() threads and run OpenBLAS single-threaded inside (kernels::BlasSingleThreadScope).
+// their im2col and GEMM scratch from here. Layers parallelise over batch items with
+// nn::parallel_for on n_threads() threads and run OpenBLAS single-threaded inside
+// (kernels::BlasSingleThreadScope).
 #pragma once
 
 #include <cstdint>

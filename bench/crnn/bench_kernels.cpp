@@ -91,29 +91,6 @@ void BM_GluDropoutPoolForward(benchmark::State& state) {
 }
 BENCHMARK(BM_GluDropoutPoolForward)->DenseRange(0, 6)->Unit(benchmark::kMillisecond);
 
-// The same without the GEMM: lin computed per 32-position tile, BatchNorm folded in.
-void BM_GluDropoutPoolForwardDirect(benchmark::State& state) {
-  const auto* s = kBlocks[state.range(0)];
-  const int c = s[1], t = s[2], f = s[3];
-  const int64_t n = int64_t(c) * t * f;
-  const auto x = random_vector(n, 1), w = random_vector(size_t(c) * c, 2), b = random_vector(c, 3);
-  const std::vector<float> a(c, 1.0f), d(c, 0.0f);
-  std::vector<float> out(n / 2 + 1);
-  std::vector<uint64_t> bits(dropout_words(n));
-  dropout_keep_bits(core::RngStream(1, 2), 0, n, 0.5f, bits.data());
-  const int pt = state.range(0) < 2 ? 2 : 1;
-  for (auto _ : state) {
-    glu_dropout_avgpool_forward_direct(x.data(), a.data(), d.data(), w.data(), b.data(),
-                                       bits.data(), 2.0f, c, t, f, pt, 2, out.data());
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.counters["FLOP/s"] =
-      benchmark::Counter(2.0 * c * c * t * f, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["elem/s"] =
-      benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
-}
-BENCHMARK(BM_GluDropoutPoolForwardDirect)->DenseRange(0, 6)->Unit(benchmark::kMillisecond);
-
 void BM_DropoutMask(benchmark::State& state) {
   const int64_t n = 16 * 626 * 128;  // block 0 of one clip
   std::vector<uint64_t> bits(dropout_words(n));

@@ -9,8 +9,6 @@
 
 namespace greensed::kernels {
 namespace {
-// GCC/Clang vector extension: 16 floats, lowered to AVX-512, AVX2 or SSE by the target flags.
-typedef float V16 __attribute__((vector_size(64)));
 constexpr int kChunk = 512;  // row chunk kept on the stack (a multiple of every pf we use)
 
 // Expands one row segment of keep bits to a {0, scale} factor row.
@@ -95,80 +93,6 @@ void glu_dropout_avgpool_backward(const float* grad_out, const float* lin, const
           const float lv = l[i];
           gx[i] = gd * lv * s * (1.0f - s);
           gl[i] = gd * s;
-        }
-      }
-    }
-  }
-}
-
-void glu_dropout_avgpool_forward_direct(const float* y, const float* a, const float* d,
-                                        const float* w, const float* b, const uint64_t* keep_bits,
-                                        float keep_scale, int c, int t, int f, int pt, int pf,
-                                        float* out) {
-  constexpr int kTile = 32;
-  constexpr int kMaxC = 256;
-  const int to = t / pt, fo = f / pf;
-  const int64_t tf = int64_t(t) * f;
-  const float inv = 1.0f / float(pt * pf);
-  // With pt = 1 and whole windows per row, the item is one long row of T·F positions, so narrow
-  // late blocks (F = 4, 2) still fill whole tiles.
-  const bool flat = pt == 1 && f % pf == 0;
-  const int n_rows = flat ? 1 : to;
-  const int64_t row_len = flat ? int64_t(t) * f : int64_t(fo) * pf;
-  V16 xt[kMaxC][2];  // kTile = 32 floats = two 16-lane vectors per channel
-  alignas(64) float acc[kMaxC][kTile];
-  alignas(64) float lin[kTile], m[kTile];
-  const int tile = (kTile / pf) * pf;  // tiles start on a pooling window (pf ≤ 32)
-  for (int oi = 0; oi < n_rows; ++oi) {
-    for (int64_t p0 = 0; p0 < row_len; p0 += tile) {
-      const int len = int(std::min<int64_t>(tile, row_len - p0));
-      for (int ci = 0; ci < c; ++ci) std::fill(acc[ci], acc[ci] + kTile, 0.0f);
-      for (int k = 0; k < (flat ? 1 : pt); ++k) {
-        const int64_t pos = flat ? p0 : int64_t(oi * pt + k) * f + p0;  // within a channel
-        for (int ci = 0; ci < c; ++ci) {
-          const float* yr = y + ci * tf + pos;
-          const float ac = a[ci], dc = d[ci];
-          float* xr = reinterpret_cast<float*>(&xt[ci][0]);
-          for (int p = 0; p < len; ++p) xr[p] = ac * yr[p] + dc;
-          for (int p = len; p < kTile; ++p) xr[p] = 0.0f;
-        }
-        // lin = W·x + b for 4 output channels at a time: 8 vector accumulators, each x load
-        // reused 4 times.
-        for (int co0 = 0; co0 < c; co0 += 4) {
-          const int nco = std::min(4, c - co0);
-          V16 l[4][2];
-          for (int j = 0; j < 4; ++j) {
-            const float bv = j < nco ? b[co0 + j] : 0.0f;
-            l[j][0] = V16{} + bv;
-            l[j][1] = V16{} + bv;
-          }
-          for (int ci = 0; ci < c; ++ci) {
-            const V16 x0 = xt[ci][0], x1 = xt[ci][1];
-            for (int j = 0; j < 4; ++j) {
-              const float wv = j < nco ? w[(co0 + j) * c + ci] : 0.0f;
-              l[j][0] += wv * x0;
-              l[j][1] += wv * x1;
-            }
-          }
-          for (int j = 0; j < nco; ++j) {
-            const int co = co0 + j;
-            std::memcpy(lin, &l[j][0], sizeof(lin));
-            const float* xr = reinterpret_cast<const float*>(&xt[co][0]);
-            mask_row(keep_bits, co * tf + pos, len, keep_scale, m);
-            for (int p = len; p < kTile; ++p) m[p] = 0.0f;
-            float* ac = acc[co];
-            for (int p = 0; p < kTile; ++p) ac[p] += lin[p] * sigmoid_approx(xr[p]) * m[p];
-          }
-        }
-      }
-      // Pool horizontally: window j of this tile covers positions j·pf .. j·pf + pf − 1.
-      const int64_t o0 = flat ? p0 / pf : int64_t(oi) * fo + p0 / pf;
-      for (int co = 0; co < c; ++co) {
-        float* o = out + int64_t(co) * to * fo + o0;
-        for (int j = 0; j < len / pf; ++j) {
-          float s = 0.0f;
-          for (int q = 0; q < pf; ++q) s += acc[co][j * pf + q];
-          o[j] = s * inv;
         }
       }
     }

@@ -1,13 +1,12 @@
 #include "greensed/nn/bigru.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/kernels/gru.hpp"
+#include "greensed/nn/parallel.hpp"
 
 namespace greensed::nn {
 
@@ -41,8 +40,8 @@ const float* BiGru::forward(ParameterStore& store, const float* x, int b, int t,
   const float* in = x;
   for (Layer& layer : layers_) {
     layer.out.resize(bt * 2 * h);
-#pragma omp parallel for num_threads(std::min(2, n_threads)) schedule(static)
-    for (int d = 0; d < 2; ++d) {
+    parallel_for(2, std::min(2, n_threads), [&](int64_t index, int) {
+      const int d = int(index);
       Direction& dir = layer.dir[d];
       dir.xproj.resize(bt * h3);
       dir.h_prev.resize(bt * h);
@@ -57,7 +56,7 @@ const float* BiGru::forward(ParameterStore& store, const float* x, int b, int t,
                                     b, t, h, d == 1, dir.h_prev.data(), dir.gates.data(),
                                     dir.hn.data(), scratch_.data() + size_t(d) * b * h3,
                                     layer.out.data() + d * h, int64_t(t) * 2 * h, 2 * h);
-    }
+    });
     in = layer.out.data();
   }
   return layers_.back().out.data();
@@ -80,8 +79,8 @@ void BiGru::backward(ParameterStore& store, const float* grad_out, float* grad_x
   for (int l = int(layers_.size()) - 1; l >= 0; --l) {
     Layer& layer = layers_[l];
     const float* in = l == 0 ? x_ : layers_[l - 1].out.data();
-#pragma omp parallel for num_threads(std::min(2, n_threads)) schedule(static)
-    for (int d = 0; d < 2; ++d) {
+    parallel_for(2, std::min(2, n_threads), [&](int64_t index, int) {
+      const int d = int(index);
       Direction& dir = layer.dir[d];
       float* gx = gxp.data() + size_t(d) * bt * h3;
       kernels::gru_sequence_backward(g_out + d * h, int64_t(t) * 2 * h, 2 * h,
@@ -94,7 +93,7 @@ void BiGru::backward(ParameterStore& store, const float* grad_out, float* grad_x
       float* gb = store.grad(dir.b_ih);
       for (int64_t r = 0; r < bt; ++r)
         for (int j = 0; j < h3; ++j) gb[j] += gx[r * h3 + j];
-    }
+    });
     // Input gradient of this layer: both directions' projections, split by rows across threads.
     float* g_in = l == 0 ? grad_x : nullptr;
     if (l > 0) {
@@ -103,8 +102,8 @@ void BiGru::backward(ParameterStore& store, const float* grad_out, float* grad_x
     }
     if (g_in != nullptr) {
       const int n_chunks = std::min<int>(n_threads, int(bt));
-#pragma omp parallel for num_threads(n_chunks) schedule(static)
-      for (int c = 0; c < n_chunks; ++c) {
+      parallel_for(n_chunks, n_chunks, [&](int64_t index, int) {
+        const int c = int(index);
         const int64_t r0 = bt * c / n_chunks, r1 = bt * (c + 1) / n_chunks;
         for (int d = 0; d < 2; ++d) {
           kernels::gemm(false, false, int(r1 - r0), layer.n_in, h3, 1.0f,
@@ -112,7 +111,7 @@ void BiGru::backward(ParameterStore& store, const float* grad_out, float* grad_x
                         store.value(layer.dir[d].w_ih), layer.n_in, 1.0f, g_in + r0 * layer.n_in,
                         layer.n_in);
         }
-      }
+      });
     }
     if (l > 0) {
       std::swap(grad_a_, grad_b_);

@@ -1,7 +1,5 @@
 #include "greensed/nn/conv_block.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -13,6 +11,7 @@
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/kernels/glu.hpp"
 #include "greensed/kernels/math.hpp"
+#include "greensed/nn/parallel.hpp"
 
 namespace greensed::nn {
 namespace {
@@ -79,18 +78,14 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   // does not hold the other up); channel moments per item, summed in item order below, so the
   // result does not depend on the schedule or the thread count.
   item_sums_.assign(size_t(b) * 2 * c_out_, 0.0);
-#pragma omp parallel num_threads(n_threads)
-  {
-    const int th = omp_get_thread_num();
+  parallel_for(b, n_threads, [&](int64_t item_index, int th) {
+    const int bi = int(item_index);
     float* col = scratch.get(th);
-#pragma omp for schedule(dynamic, 1)
-    for (int bi = 0; bi < b; ++bi) {
-      double* sum = item_sums_.data() + size_t(bi) * 2 * c_out_;
-      float* yb = y + bi * item;
-      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
-      if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
-    }
-  }
+    double* sum = item_sums_.data() + size_t(bi) * 2 * c_out_;
+    float* yb = y + bi * item;
+    kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
+    if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
+  });
   // 2. Statistics.
   float* rm = store.value(running_mean_);
   float* rv = store.value(running_var_);
@@ -120,27 +115,24 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   const float* beta = store.value(bn_beta_);
   const float* gw = store.value(glu_w_);
   const float* gb = store.value(glu_b_);
-#pragma omp parallel num_threads(n_threads)
-  {
-    float* xbn = scratch.get(omp_get_thread_num());
+  parallel_for(b, n_threads, [&](int64_t item_index, int th) {
+    const int bi = int(item_index);
+    float* xbn = scratch.get(th);
     float* lin = xbn + item;
-#pragma omp for schedule(dynamic, 1)
-    for (int bi = 0; bi < b; ++bi) {
-      float* yb = y + bi * item;
-      uint64_t* bits = nullptr;
-      if (dropped_) {
-        bits = keep_bits_.data() + bi * words_per_item_;
-        kernels::dropout_keep_bits(*rng, base + bi * blocks_per_item, item, dropout_, bits);
-      }
-      kernels::batchnorm_normalize(yb, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf,
-                                   kept_ ? yb : nullptr, xbn);
-      for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
-      kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f,
-                    lin, int(tf));
-      kernels::glu_dropout_avgpool_forward(lin, xbn, bits, keep_scale, c_out_, t, f, pool_t_,
-                                           pool_f_, out_.data() + int64_t(bi) * c_out_ * to * fo);
+    float* yb = y + bi * item;
+    uint64_t* bits = nullptr;
+    if (dropped_) {
+      bits = keep_bits_.data() + bi * words_per_item_;
+      kernels::dropout_keep_bits(*rng, base + bi * blocks_per_item, item, dropout_, bits);
     }
-  }
+    kernels::batchnorm_normalize(yb, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf,
+                                 kept_ ? yb : nullptr, xbn);
+    for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
+    kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f, lin,
+                  int(tf));
+    kernels::glu_dropout_avgpool_forward(lin, xbn, bits, keep_scale, c_out_, t, f, pool_t_, pool_f_,
+                                         out_.data() + int64_t(bi) * c_out_ * to * fo);
+  });
   return out_.data();
 }
 
@@ -158,7 +150,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   // Per-item parameter gradients and BN sums, reduced in item order: the result does not depend
   // on the dynamic schedule or the thread count.
   const int64_t per_item = n_cw + c_out_ + n_gw + c_out_;
-  item_grads_.resize(size_t(b) * per_item);
+  float* item_grads = scratch.common(int64_t(b) * per_item);
   item_sums_.assign(size_t(b) * 2 * c_out_, 0.0);
   const float keep_scale = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
   const float* gamma = store.value(bn_gamma_);
@@ -168,36 +160,31 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   const float* cw = store.value(conv_w_);
 
   // 1. Pool, dropout and GLU backward per item → grad of the BN output in grad_scratch.
-#pragma omp parallel num_threads(n_threads)
-  {
-    const int th = omp_get_thread_num();
+  parallel_for(b, n_threads, [&](int64_t item_index, int th) {
+    const int bi = int(item_index);
     float* xbn = scratch.get(th);
     float* lin = xbn + item;
-#pragma omp for schedule(dynamic, 1)
-    for (int bi = 0; bi < b; ++bi) {
-      float* ig = item_grads_.data() + bi * per_item;
-      float* t_gw = ig + n_cw + c_out_;
-      float* t_gb = t_gw + n_gw;
-      double* sg = item_sums_.data() + size_t(bi) * 2 * c_out_;
-      const float* xh = xhat_.data() + bi * item;
-      float* gx = grad_scratch + bi * item;
-      kernels::batchnorm_affine(xh, gamma, beta, c_out_, tf, xbn);
-      for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
-      kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f,
-                    lin, int(tf));
-      const uint64_t* bits = dropped_ ? keep_bits_.data() + bi * words_per_item_ : nullptr;
-      kernels::glu_dropout_avgpool_backward(grad_out + int64_t(bi) * c_out_ * to * fo, lin, xbn,
-                                            bits, keep_scale, c_out_, t, f, pool_t_, pool_f_, lin,
-                                            gx);
-      // lin now holds grad_lin.
-      kernels::gemm(true, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, lin, int(tf), 1.0f, gx,
-                    int(tf));
-      kernels::gemm(false, true, c_out_, c_out_, int(tf), 1.0f, lin, int(tf), xbn, int(tf), 0.0f,
-                    t_gw, c_out_);
-      for (int c = 0; c < c_out_; ++c) t_gb[c] = float(kernels::sum_lanes(lin + c * tf, tf));
-      kernels::batchnorm_backward_reduce_add(gx, xh, c_out_, tf, sg, sg + c_out_);
-    }
-  }
+    float* ig = item_grads + bi * per_item;
+    float* t_gw = ig + n_cw + c_out_;
+    float* t_gb = t_gw + n_gw;
+    double* sg = item_sums_.data() + size_t(bi) * 2 * c_out_;
+    const float* xh = xhat_.data() + bi * item;
+    float* gx = grad_scratch + bi * item;
+    kernels::batchnorm_affine(xh, gamma, beta, c_out_, tf, xbn);
+    for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
+    kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f, lin,
+                  int(tf));
+    const uint64_t* bits = dropped_ ? keep_bits_.data() + bi * words_per_item_ : nullptr;
+    kernels::glu_dropout_avgpool_backward(grad_out + int64_t(bi) * c_out_ * to * fo, lin, xbn, bits,
+                                          keep_scale, c_out_, t, f, pool_t_, pool_f_, lin, gx);
+    // lin now holds grad_lin.
+    kernels::gemm(true, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, lin, int(tf), 1.0f, gx,
+                  int(tf));
+    kernels::gemm(false, true, c_out_, c_out_, int(tf), 1.0f, lin, int(tf), xbn, int(tf), 0.0f,
+                  t_gw, c_out_);
+    for (int c = 0; c < c_out_; ++c) t_gb[c] = float(kernels::sum_lanes(lin + c * tf, tf));
+    kernels::batchnorm_backward_reduce_add(gx, xh, c_out_, tf, sg, sg + c_out_);
+  });
   std::vector<double> sums(2 * c_out_, 0.0);
   for (int bi = 0; bi < b; ++bi)
     for (int k = 0; k < 2 * c_out_; ++k) sums[k] += item_sums_[size_t(bi) * 2 * c_out_ + k];
@@ -208,41 +195,40 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     g_gamma[c] += float(sums[c_out_ + c]);
   }
   // 2. BatchNorm backward and the convolution's weight and data gradients per item.
-#pragma omp parallel num_threads(n_threads)
-  {
-    float* col = scratch.get(omp_get_thread_num());
-#pragma omp for schedule(dynamic, 1)
-    for (int bi = 0; bi < b; ++bi) {
-      float* gy = grad_scratch + bi * item;
-      float* tg = item_grads_.data() + bi * per_item;
-      std::fill(tg, tg + n_cw + c_out_, 0.0f);
-      kernels::batchnorm_backward_apply(gy, xhat_.data() + bi * item, gamma, inv_std_.data(),
-                                        sums.data(), sums.data() + c_out_, int64_t(b) * tf, c_out_,
-                                        tf, gy);
-      const float* xb = x_ + int64_t(bi) * c_in_ * tf;
-      kernels::conv3x3_backward_weights(xb, gy, c_in_, c_out_, t, f, col, false, tg, tg + n_cw);
-      if (grad_in != nullptr) {
-        kernels::conv3x3_backward_data(gy, cw, c_in_, c_out_, t, f, col,
-                                       grad_in + int64_t(bi) * c_in_ * tf);
-      }
+  parallel_for(b, n_threads, [&](int64_t item_index, int th) {
+    const int bi = int(item_index);
+    float* col = scratch.get(th);
+    float* gy = grad_scratch + bi * item;
+    float* tg = item_grads + bi * per_item;
+    std::fill(tg, tg + n_cw + c_out_, 0.0f);
+    kernels::batchnorm_backward_apply(gy, xhat_.data() + bi * item, gamma, inv_std_.data(),
+                                      sums.data(), sums.data() + c_out_, int64_t(b) * tf, c_out_,
+                                      tf, gy);
+    const float* xb = x_ + int64_t(bi) * c_in_ * tf;
+    kernels::conv3x3_backward_weights(xb, gy, c_in_, c_out_, t, f, col, false, tg, tg + n_cw);
+    if (grad_in != nullptr) {
+      kernels::conv3x3_backward_data(gy, cw, c_in_, c_out_, t, f, col,
+                                     grad_in + int64_t(bi) * c_in_ * tf);
     }
-  }
+  });
   // 3. Per-item gradients into the store, in item order, parallel over parameter ranges.
   float* g_cw = store.grad(conv_w_);
   float* g_cb = store.grad(conv_b_);
   float* g_gw = store.grad(glu_w_);
   float* g_gb = store.grad(glu_b_);
-  const float* ig = item_grads_.data();
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-  for (int64_t k = 0; k < per_item; ++k) {
-    float sum = 0.0f;
-    for (int bi = 0; bi < b; ++bi) sum += ig[bi * per_item + k];
-    float* dst = k < n_cw                   ? g_cw + k
-                 : k < n_cw + c_out_        ? g_cb + (k - n_cw)
-                 : k < n_cw + c_out_ + n_gw ? g_gw + (k - n_cw - c_out_)
-                                            : g_gb + (k - n_cw - c_out_ - n_gw);
-    *dst += sum;
-  }
+  const float* ig = item_grads;
+  parallel_for(n_threads, n_threads, [&](int64_t chunk, int) {
+    const int64_t k0 = per_item * chunk / n_threads, k1 = per_item * (chunk + 1) / n_threads;
+    for (int64_t k = k0; k < k1; ++k) {
+      float sum = 0.0f;
+      for (int bi = 0; bi < b; ++bi) sum += ig[bi * per_item + k];
+      float* dst = k < n_cw                   ? g_cw + k
+                   : k < n_cw + c_out_        ? g_cb + (k - n_cw)
+                   : k < n_cw + c_out_ + n_gw ? g_gw + (k - n_cw - c_out_)
+                                              : g_gb + (k - n_cw - c_out_ - n_gw);
+      *dst += sum;
+    }
+  });
 }
 
 int64_t ConvBlock::cache_bytes() const {

@@ -59,7 +59,6 @@ class ConvBlock {
   std::vector<float> xhat_, mean_, inv_std_, out_;
   std::vector<uint64_t> keep_bits_;
   int64_t words_per_item_ = 0;
-  std::vector<float> item_grads_;  // per item: conv_w, conv_b, glu_w, glu_b gradients
   std::vector<double> item_sums_;  // per item: BN moments (forward) or gradient sums (backward)
 };
 

@@ -113,6 +113,36 @@ TEST(Checkpoint, StudentAndTeacherRoundTripUnderTheRecipesNames) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Checkpoint, LoadsAConvertedDesedTaskCheckpoint) {
+  // scripts/make_converted_fixture.py: a Lightning .ckpt of a small CRNN, converted by
+  // scripts/convert_ckpt.py, and PyTorch's eval outputs of both models.
+  const std::string dir = std::string(GREENSED_TEST_DATA_DIR) + "/model_io/";
+  const Safetensors expected = read_safetensors(dir + "converted_tiny_expected.safetensors");
+  const auto tiny = nlohmann::json::parse(expected.meta("net"));
+  core::NetConfig net;
+  net.nb_filters = tiny["nb_filters"].get<std::vector<int>>();
+  net.n_RNN_cell = tiny["n_RNN_cell"];
+  net.nclass = tiny["nclass"];
+  Crnn student(net), teacher(net);
+  const Safetensors file = load_models(dir + "converted_tiny.safetensors", &student, &teacher);
+  EXPECT_EQ(file.meta("lightning_global_step"), "118");
+  EXPECT_EQ(student.named_tensors().at(6).data_i64[0], 1);  // batchnorm0.num_batches_tracked
+
+  const int batch = 2, n_frames = 64;
+  const auto x = golden::features(1, batch, 128, n_frames);
+  for (auto [prefix, crnn] :
+       {std::pair{"sed_student", &student}, std::pair{"sed_teacher", &teacher}}) {
+    SCOPED_TRACE(prefix);
+    crnn->forward(x.data(), batch, 128, n_frames, Mode::kEval, nullptr, false);
+    const int t_out = crnn->frames_out(n_frames);
+    const auto& strong =
+        expected.f32(std::string(prefix) + ".strong", std::vector<int64_t>{batch, 10, t_out});
+    const auto& weak = expected.f32(std::string(prefix) + ".weak", std::vector<int64_t>{batch, 10});
+    EXPECT_LE(golden::max_abs_diff(crnn->strong(), strong.data(), strong.size()), 1e-5);
+    EXPECT_LE(golden::max_abs_diff(crnn->weak(), weak.data(), weak.size()), 1e-5);
+  }
+}
+
 TEST(Checkpoint, LoadingIsStrictAndLeavesTheModelUnchangedOnError) {
   const core::NetConfig net;
   Crnn student(net), teacher(net);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "greensed/kernels/gemm.hpp"
+#include "greensed/kernels/math.hpp"
 
 namespace greensed::kernels {
 
@@ -80,10 +81,7 @@ void conv3x3_backward_weights(const float* x, const float* grad_y, int c_in, int
   }
   if (grad_bias != nullptr) {
     for (int co = 0; co < c_out; ++co) {
-      const float* g = grad_y + int64_t(co) * tf;
-      float sum = 0.0f;
-      for (int i = 0; i < tf; ++i) sum += g[i];
-      grad_bias[co] += sum;
+      grad_bias[co] += float(sum_lanes(grad_y + int64_t(co) * tf, tf));
     }
   }
 }

@@ -62,7 +62,8 @@ void dropout_keep_bits_reference(const core::RngStream& rng, uint64_t counter, i
 }
 
 void dropout_apply(const float* x, const uint64_t* bits, float scale, int64_t n, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = keep_bit(bits, i) ? x[i] * scale : 0.0f;
+  // Branch-free (random bits would mispredict): multiply by 0 or scale.
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * (scale * float(keep_bit(bits, i)));
 }
 
 }  // namespace greensed::kernels

@@ -123,14 +123,14 @@ class CrnnImpl {
         most = std::max(most, int64_t(b) * blk.c_out() * t * ff);
         t /= blk.pool_t(), ff /= blk.pool_f();
       }
-      if (conv_scratch_.size() < size_t(most)) conv_scratch_.resize(most);
-      conv_out = conv_scratch_.data();
+      if (shared_->big.size() < size_t(most)) shared_->big.resize(most);
+      conv_out = shared_->big.data();
     }
     // CNN: 7 blocks, [B, C_in, T, F] → [B, C_out, T/pt, F/pf]; default 626×128 → 156×1.
     const float* h = x0_.data();
     int t = n_frames, ff = f;
     for (auto& blk : blocks_) {
-      h = blk.forward(store_, h, b, t, ff, train, rng, conv_out, scratch_);
+      h = blk.forward(store_, h, b, t, ff, train, rng, conv_out, shared_->scratch);
       t /= blk.pool_t(), ff /= blk.pool_f();
     }
     t_cnn_ = t;
@@ -142,7 +142,7 @@ class CrnnImpl {
         for (int ti = 0; ti < t; ++ti)
           seq_[(int64_t(bi) * t + ti) * c + ci] = h[(int64_t(bi) * c + ci) * t + ti];
     // BiGRU: [B, T', C] → [B, T', 2H].
-    const float* r = gru_->forward(store_, seq_.data(), b, t, scratch_.n_threads());
+    const float* r = gru_->forward(store_, seq_.data(), b, t, shared_->scratch.n_threads());
     // Heads: dropout → strong [B, K, T'], weak [B, K].
     heads_->forward(store_, r, b, t, train, rng);
   }
@@ -154,7 +154,7 @@ class CrnnImpl {
     g_rnn_.assign(int64_t(b) * t * 2 * net_.n_RNN_cell, 0.0f);
     heads_->backward(store_, grad_strong, grad_weak, g_rnn_.data());
     g_seq_.assign(int64_t(b) * t * c, 0.0f);
-    gru_->backward(store_, g_rnn_.data(), g_seq_.data(), scratch_.n_threads());
+    gru_->backward(store_, g_rnn_.data(), g_seq_.data(), shared_->scratch.n_threads());
     // [B, T', C] → [B, C, T', 1].
     int64_t most_in = 0, most_conv = 0;
     {
@@ -167,7 +167,7 @@ class CrnnImpl {
     }
     most_in = std::max(most_in, int64_t(b) * c * t);
     if (g_ping_.size() < size_t(most_in)) g_ping_.resize(most_in), g_pong_.resize(most_in);
-    if (grad_scratch_.size() < size_t(most_conv)) grad_scratch_.resize(most_conv);
+    if (shared_->big.size() < size_t(most_conv)) shared_->big.resize(most_conv);
     for (int bi = 0; bi < b; ++bi)
       for (int ci = 0; ci < c; ++ci)
         for (int ti = 0; ti < t; ++ti)
@@ -188,7 +188,7 @@ class CrnnImpl {
         std::fill(g_pong_.begin(), g_pong_.begin() + n, 0.0f);
         grad_in = g_pong_.data();
       }
-      blocks_[i].backward(store_, g_ping_.data(), grad_in, grad_scratch_.data(), scratch_);
+      blocks_[i].backward(store_, g_ping_.data(), grad_in, shared_->big.data(), shared_->scratch);
       std::swap(g_ping_, g_pong_);
     }
   }
@@ -196,9 +196,9 @@ class CrnnImpl {
   int64_t workspace_bytes() const {
     int64_t n = 0;
     for (const auto& blk : blocks_) n += blk.cache_bytes();
-    n += gru_->cache_bytes() + scratch_.bytes();
-    n += int64_t(x0_.capacity() + seq_.capacity() + conv_scratch_.capacity() + g_ping_.capacity() +
-                 g_pong_.capacity() + grad_scratch_.capacity() + g_rnn_.capacity() +
+    n += gru_->cache_bytes() + shared_->scratch.bytes() + int64_t(shared_->big.capacity()) * 4;
+    n += int64_t(x0_.capacity() + seq_.capacity() + g_ping_.capacity() + g_pong_.capacity() +
+                 g_rnn_.capacity() +
                  g_seq_.capacity()) *
          4;
     return n;
@@ -209,11 +209,17 @@ class CrnnImpl {
   std::vector<nn::ConvBlock> blocks_;
   std::unique_ptr<nn::BiGru> gru_;
   std::unique_ptr<nn::SedHeads> heads_;
-  nn::ThreadScratch scratch_;
+  // Per-thread scratch and the one big buffer (a teacher's conv outputs, a student's BN-output
+  // gradients); models of a mean-teacher pair share one (Crnn::share_workspace).
+  struct Shared {
+    nn::ThreadScratch scratch;
+    std::vector<float> big;
+  };
+  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
   int n_mels_ = 0;  // set by forward's caller
   int b_ = 0, t_ = 0, t_cnn_ = 0;
   bool kept_ = false;
-  std::vector<float> x0_, seq_, conv_scratch_, g_rnn_, g_seq_, g_ping_, g_pong_, grad_scratch_;
+  std::vector<float> x0_, seq_, g_rnn_, g_seq_, g_ping_, g_pong_;
 };
 
 Crnn::Crnn(const core::NetConfig& net) : impl_(std::make_unique<CrnnImpl>(net)) {}
@@ -294,6 +300,7 @@ void Crnn::zero_grad() {
   auto g = impl_->store_.grads();
   std::fill(g.begin(), g.end(), 0.0f);
 }
+void Crnn::share_workspace(Crnn& other) { other.impl_->shared_ = impl_->shared_; }
 int64_t Crnn::workspace_bytes() const {
   return impl_->workspace_bytes();
 }

@@ -68,7 +68,13 @@ void BiGru::backward(ParameterStore& store, const float* grad_out, float* grad_x
   const int b = b_, t = t_, h = h_, h3 = 3 * h;
   const int64_t bt = int64_t(b) * t;
   // Per direction: grad of its projections [B, T, 3H], and the BPTT scratch.
-  std::vector<float> gxp(size_t(2) * bt * h3), ghh(size_t(2) * bt * h3), gh(size_t(2) * 2 * b * h);
+  // Kept across calls: fresh 20 MB buffers every step would page-fault on every step.
+  gxp_.resize(size_t(2) * bt * h3);
+  ghh_.resize(size_t(2) * bt * h3);
+  gh_.resize(size_t(2) * 2 * b * h);
+  std::vector<float>& gxp = gxp_;
+  std::vector<float>& ghh = ghh_;
+  std::vector<float>& gh = gh_;
   grad_a_.assign(bt * 2 * h, 0.0f);  // grad of the current layer's input (when it is a layer)
   const float* g_out = grad_out;
   for (int l = int(layers_.size()) - 1; l >= 0; --l) {

@@ -12,6 +12,7 @@
 #include "greensed/kernels/dropout.hpp"
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/kernels/glu.hpp"
+#include "greensed/kernels/math.hpp"
 
 namespace greensed::nn {
 namespace {
@@ -60,8 +61,7 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   b_ = b, t_ = t, f_ = f;
   train_ = train;
   kept_ = conv_out == nullptr;
-  dropped_ = train && dropout_ > 0.0f;
-  GREENSED_CHECK(!dropped_ || rng != nullptr, "train-mode forward needs a dropout stream");
+  dropped_ = train && dropout_ > 0.0f && rng != nullptr;
   float* y = conv_out;
   if (kept_) {
     if (xhat_.size() < size_t(b * item)) xhat_.resize(b * item);
@@ -75,15 +75,17 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   const float* w = store.value(conv_w_);
   const float* bias = store.value(conv_b_);
 
-  // 1. Convolution per item; channel moments per thread (fixed partition: deterministic sums).
-  std::vector<double> moments(size_t(n_threads) * 2 * c_out_, 0.0);
+  // 1. Convolution per item, items handed out dynamically (a thread preempted on a shared machine
+  // does not hold the other up); channel moments per item, summed in item order below, so the
+  // result does not depend on the schedule or the thread count.
+  item_sums_.assign(size_t(b) * 2 * c_out_, 0.0);
 #pragma omp parallel num_threads(n_threads)
   {
     const int th = omp_get_thread_num();
     float* col = scratch.get(th);
-    double* sum = moments.data() + size_t(th) * 2 * c_out_;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
     for (int bi = 0; bi < b; ++bi) {
+      double* sum = item_sums_.data() + size_t(bi) * 2 * c_out_;
       float* yb = y + bi * item;
       kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
       if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
@@ -93,8 +95,9 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   float* rm = store.value(running_mean_);
   float* rv = store.value(running_var_);
   if (train) {
-    for (int th = 1; th < n_threads; ++th)
-      for (int k = 0; k < 2 * c_out_; ++k) moments[k] += moments[size_t(th) * 2 * c_out_ + k];
+    std::vector<double> moments(2 * c_out_, 0.0);
+    for (int bi = 0; bi < b; ++bi)
+      for (int k = 0; k < 2 * c_out_; ++k) moments[k] += item_sums_[size_t(bi) * 2 * c_out_ + k];
     kernels::batchnorm_finalize_stats(moments.data(), moments.data() + c_out_, c_out_,
                                       int64_t(b) * tf, kBnMomentum, kBnEps, mean_.data(),
                                       inv_std_.data(), rm, rv);
@@ -121,7 +124,7 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   {
     float* xbn = scratch.get(omp_get_thread_num());
     float* lin = xbn + item;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
     for (int bi = 0; bi < b; ++bi) {
       float* yb = y + bi * item;
       uint64_t* bits = nullptr;
@@ -152,9 +155,11 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   const int to = t / pool_t_, fo = f / pool_f_;
   const int n_threads = scratch.n_threads();
   const int64_t n_cw = int64_t(c_out_) * c_in_ * 9, n_gw = int64_t(c_out_) * c_out_;
-  const int64_t per_thread = n_cw + c_out_ + n_gw + c_out_;
-  thread_grads_.assign(size_t(n_threads) * per_thread, 0.0f);
-  std::vector<double> sums(size_t(n_threads) * 2 * c_out_, 0.0);
+  // Per-item parameter gradients and BN sums, reduced in item order: the result does not depend
+  // on the dynamic schedule or the thread count.
+  const int64_t per_item = n_cw + c_out_ + n_gw + c_out_;
+  item_grads_.resize(size_t(b) * per_item);
+  item_sums_.assign(size_t(b) * 2 * c_out_, 0.0);
   const float keep_scale = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
   const float* gamma = store.value(bn_gamma_);
   const float* beta = store.value(bn_beta_);
@@ -168,12 +173,12 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     const int th = omp_get_thread_num();
     float* xbn = scratch.get(th);
     float* lin = xbn + item;
-    float* tg = thread_grads_.data() + th * per_thread;
-    float* t_gw = tg + n_cw + c_out_;
-    float* t_gb = t_gw + n_gw;
-    double* sg = sums.data() + size_t(th) * 2 * c_out_;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
     for (int bi = 0; bi < b; ++bi) {
+      float* ig = item_grads_.data() + bi * per_item;
+      float* t_gw = ig + n_cw + c_out_;
+      float* t_gb = t_gw + n_gw;
+      double* sg = item_sums_.data() + size_t(bi) * 2 * c_out_;
       const float* xh = xhat_.data() + bi * item;
       float* gx = grad_scratch + bi * item;
       kernels::batchnorm_affine(xh, gamma, beta, c_out_, tf, xbn);
@@ -187,19 +192,15 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
       // lin now holds grad_lin.
       kernels::gemm(true, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, lin, int(tf), 1.0f, gx,
                     int(tf));
-      kernels::gemm(false, true, c_out_, c_out_, int(tf), 1.0f, lin, int(tf), xbn, int(tf), 1.0f,
+      kernels::gemm(false, true, c_out_, c_out_, int(tf), 1.0f, lin, int(tf), xbn, int(tf), 0.0f,
                     t_gw, c_out_);
-      for (int c = 0; c < c_out_; ++c) {
-        const float* g = lin + c * tf;
-        float s = 0.0f;
-        for (int64_t i = 0; i < tf; ++i) s += g[i];
-        t_gb[c] += s;
-      }
+      for (int c = 0; c < c_out_; ++c) t_gb[c] = float(kernels::sum_lanes(lin + c * tf, tf));
       kernels::batchnorm_backward_reduce_add(gx, xh, c_out_, tf, sg, sg + c_out_);
     }
   }
-  for (int th = 1; th < n_threads; ++th)
-    for (int k = 0; k < 2 * c_out_; ++k) sums[k] += sums[size_t(th) * 2 * c_out_ + k];
+  std::vector<double> sums(2 * c_out_, 0.0);
+  for (int bi = 0; bi < b; ++bi)
+    for (int k = 0; k < 2 * c_out_; ++k) sums[k] += item_sums_[size_t(bi) * 2 * c_out_ + k];
   float* g_gamma = store.grad(bn_gamma_);
   float* g_beta = store.grad(bn_beta_);
   for (int c = 0; c < c_out_; ++c) {
@@ -209,12 +210,12 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   // 2. BatchNorm backward and the convolution's weight and data gradients per item.
 #pragma omp parallel num_threads(n_threads)
   {
-    const int th = omp_get_thread_num();
-    float* col = scratch.get(th);
-    float* tg = thread_grads_.data() + th * per_thread;
-#pragma omp for schedule(static)
+    float* col = scratch.get(omp_get_thread_num());
+#pragma omp for schedule(dynamic, 1)
     for (int bi = 0; bi < b; ++bi) {
       float* gy = grad_scratch + bi * item;
+      float* tg = item_grads_.data() + bi * per_item;
+      std::fill(tg, tg + n_cw + c_out_, 0.0f);
       kernels::batchnorm_backward_apply(gy, xhat_.data() + bi * item, gamma, inv_std_.data(),
                                         sums.data(), sums.data() + c_out_, int64_t(b) * tf, c_out_,
                                         tf, gy);
@@ -226,17 +227,21 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
       }
     }
   }
-  // 3. Thread-local gradients into the store, in thread order.
+  // 3. Per-item gradients into the store, in item order, parallel over parameter ranges.
   float* g_cw = store.grad(conv_w_);
   float* g_cb = store.grad(conv_b_);
   float* g_gw = store.grad(glu_w_);
   float* g_gb = store.grad(glu_b_);
-  for (int th = 0; th < n_threads; ++th) {
-    const float* tg = thread_grads_.data() + th * per_thread;
-    for (int64_t k = 0; k < n_cw; ++k) g_cw[k] += tg[k];
-    for (int k = 0; k < c_out_; ++k) g_cb[k] += tg[n_cw + k];
-    for (int64_t k = 0; k < n_gw; ++k) g_gw[k] += tg[n_cw + c_out_ + k];
-    for (int k = 0; k < c_out_; ++k) g_gb[k] += tg[n_cw + c_out_ + n_gw + k];
+  const float* ig = item_grads_.data();
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+  for (int64_t k = 0; k < per_item; ++k) {
+    float sum = 0.0f;
+    for (int bi = 0; bi < b; ++bi) sum += ig[bi * per_item + k];
+    float* dst = k < n_cw                   ? g_cw + k
+                 : k < n_cw + c_out_        ? g_cb + (k - n_cw)
+                 : k < n_cw + c_out_ + n_gw ? g_gw + (k - n_cw - c_out_)
+                                            : g_gb + (k - n_cw - c_out_ - n_gw);
+    *dst += sum;
   }
 }
 

@@ -24,10 +24,9 @@ void SedHeads::forward(ParameterStore& store, const float* h, int b, int t, bool
                        core::RngStream* rng) {
   b_ = b, t_ = t;
   const int64_t rows = int64_t(b) * t, n = rows * d_;
-  dropped_ = train && dropout_ > 0.0f;
+  dropped_ = train && dropout_ > 0.0f && rng != nullptr;
   hd_.resize(n);
   if (dropped_) {
-    GREENSED_CHECK(rng != nullptr, "train-mode forward needs a dropout stream");
     keep_bits_.resize(kernels::dropout_words(n));
     const uint64_t base = rng->reserve_blocks(kernels::dropout_blocks(n, dropout_));
     kernels::dropout_keep_bits(*rng, base, n, dropout_, keep_bits_.data());
@@ -62,7 +61,13 @@ void SedHeads::backward(ParameterStore& store, const float* grad_strong, const f
                         float* grad_h) {
   const int b = b_, t = t_;
   const int64_t rows = int64_t(b) * t;
-  std::vector<float> g_s(rows * k_, 0.0f), g_a(rows * k_, 0.0f);
+  auto& g_s = g_s_;
+  auto& g_a = g_a_;
+  auto& g_ls = g_ls_;
+  auto& g_la = g_la_;
+  auto& g_hd = g_hd_;
+  g_s.assign(rows * k_, 0.0f);
+  g_a.assign(rows * k_, 0.0f);
   if (grad_strong != nullptr) {
     for (int bi = 0; bi < b; ++bi)
       for (int ti = 0; ti < t; ++ti)
@@ -73,7 +78,8 @@ void SedHeads::backward(ParameterStore& store, const float* grad_strong, const f
     kernels::attention_pool_backward(s_.data(), a_.data(), grad_weak, b, t, k_, g_s.data(),
                                      g_a.data());
   }
-  std::vector<float> g_ls(rows * k_, 0.0f), g_la(rows * k_, 0.0f);
+  g_ls.assign(rows * k_, 0.0f);
+  g_la.assign(rows * k_, 0.0f);
   kernels::sigmoid_backward(s_.data(), g_s.data(), rows * k_, g_ls.data());
   kernels::softmax_clamp_backward(logits_a_.data(), g_a.data(), rows, k_, g_la.data());
   // Parameter gradients.
@@ -89,7 +95,7 @@ void SedHeads::backward(ParameterStore& store, const float* grad_strong, const f
       gba[k] += g_la[r * k_ + k];
     }
   // Input gradient through both heads, then through the dropout.
-  std::vector<float> g_hd(rows * d_, 0.0f);
+  g_hd.assign(rows * d_, 0.0f);
   kernels::gemm(false, false, int(rows), d_, k_, 1.0f, g_ls.data(), k_, store.value(w_s_), d_, 0.0f,
                 g_hd.data(), d_);
   kernels::gemm(false, false, int(rows), d_, k_, 1.0f, g_la.data(), k_, store.value(w_a_), d_, 1.0f,

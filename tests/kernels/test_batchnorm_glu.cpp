@@ -101,6 +101,19 @@ TEST_P(GluDropoutPool, FusedMatchesComposedReferences) {
   avgpool_forward_reference(g.data(), c, t, f, pt, pf, out_ref.data());
   EXPECT_LT(max_rel_error(out, out_ref), 1e-5);
 
+  // Direct path from an un-normalised y with x = a·y + d (identity here, then a real affine map).
+  std::vector<float> ones(c, 1.0f), zeros(c, 0.0f), out_direct(out.size());
+  glu_dropout_avgpool_forward_direct(x.data(), ones.data(), zeros.data(), w.data(), bias.data(),
+                                     keep, 2.0f, c, t, f, pt, pf, out_direct.data());
+  EXPECT_LT(max_rel_error(out_direct, out_ref), 1e-5);
+  const auto a = random_vector(c, 44, 0.5f, 2.0f), d = random_vector(c, 45);
+  std::vector<float> y(c * n), out_affine(out.size());
+  for (int ci = 0; ci < c; ++ci)
+    for (int64_t i = 0; i < n; ++i) y[ci * n + i] = (x[ci * n + i] - d[ci]) / a[ci];
+  glu_dropout_avgpool_forward_direct(y.data(), a.data(), d.data(), w.data(), bias.data(), keep,
+                                     2.0f, c, t, f, pt, pf, out_affine.data());
+  EXPECT_LT(max_rel_error(out_affine, out_ref), 1e-4);
+
   // Backward: fused elementwise part + the two GEMMs the layer adds.
   std::vector<float> glin(c * n), gx(c * n);
   glu_dropout_avgpool_backward(gout.data(), lin.data(), x.data(), keep, 2.0f, c, t, f, pt, pf,
@@ -126,7 +139,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(GluShape{4, 6, 8, 2, 2, true},
                       GluShape{3, 7, 6, 2, 2, false},  // T odd: floor drops a row
                       GluShape{5, 4, 4, 1, 2, true}, GluShape{2, 3, 2, 1, 2, true},
-                      GluShape{3, 2, 1030, 1, 2, true}));  // > one chunk
+                      GluShape{3, 2, 1030, 1, 2, true},  // > one chunk
+                      GluShape{6, 5, 6, 1, 3, true},     // pf 3: tiles of 30
+                      GluShape{4, 9, 5, 1, 2, true}));   // F odd: tiles per row
 
 }  // namespace
 }  // namespace greensed::kernels

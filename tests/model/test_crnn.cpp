@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "greensed/core/cpu.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/model/crnn.hpp"
 
@@ -39,12 +40,17 @@ TEST(Crnn, NamedTensorsAreTheRecipesStateDict) {
   int64_t n_param_values = 0;
   for (const auto& t : model.named_tensors()) {
     std::string shape;
-    for (size_t i = 0; i < t.shape.size(); ++i)
-      shape += (i ? "x" : "") + std::to_string(t.shape[i]);
+    for (size_t i = 0; i < t.shape.size(); ++i) {
+      if (i > 0) shape += 'x';
+      shape += std::to_string(t.shape[i]);
+    }
     if (t.shape.empty()) shape = "scalar";
     const bool is_param = t.kind == TensorKind::kParameter;
-    actual.push_back(t.name + (is_param ? " param " : " buffer ") +
-                     (t.data_i64 ? "int64 " : "float32 ") + shape);
+    std::string line = t.name;
+    line += is_param ? " param " : " buffer ";
+    line += t.data_i64 ? "int64 " : "float32 ";
+    line += shape;
+    actual.push_back(line);
     if (is_param) {
       // Parameters tile the flat buffer in state_dict order.
       EXPECT_EQ(t.data, model.params().data() + n_param_values) << t.name;
@@ -106,6 +112,47 @@ TEST(Crnn, UnsupportedConfigNamesTheKey) {
                  "net.kernel_size: greensed's convolutions are 3x3 (every entry must be 3); found "
                  "5 at index 2");
   }
+}
+
+}  // namespace
+}  // namespace greensed::model
+
+namespace greensed::model {
+namespace {
+
+// Per-item reductions in item order: outputs, running statistics and gradients are bitwise the
+// same whatever the thread count and the dynamic schedule.
+TEST(Crnn, TrainStepIsBitwiseIndependentOfThreadCount) {
+  core::NetConfig net;
+  net.nb_filters = {4, 8, 8};
+  net.kernel_size = {3, 3, 3};
+  net.padding = {1, 1, 1};
+  net.stride = {1, 1, 1};
+  net.pooling = {{2, 2}, {2, 2}, {1, 2}};
+  net.n_RNN_cell = 8;
+  const int b = 5, f = 8, t = 40;
+  const auto x = random_input(size_t(b) * f * t, 3);
+  std::vector<std::vector<float>> results;
+  const int saved = core::num_threads();
+  for (const int threads : {1, 2, 3}) {
+    core::set_num_threads(threads);
+    Crnn model(net);
+    core::RngStream init(1, uint64_t(core::RngStreamId::kInit));
+    model.init_parameters(init);
+    core::RngStream dropout(1, uint64_t(core::RngStreamId::kDropoutStudent));
+    model.forward(x.data(), b, f, t, Mode::kTrain, &dropout, true);
+    const int to = model.frames_out(t), k = model.n_classes();
+    std::vector<float> r(model.strong(), model.strong() + b * k * to);
+    const std::vector<float> gs(r.begin(), r.end());
+    model.zero_grad();
+    model.backward(gs.data(), model.weak());
+    r.insert(r.end(), model.grads().begin(), model.grads().end());
+    r.insert(r.end(), model.bn_stats().begin(), model.bn_stats().end());
+    results.push_back(std::move(r));
+  }
+  core::set_num_threads(saved);
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0], results[2]);
 }
 
 }  // namespace

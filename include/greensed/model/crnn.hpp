@@ -98,8 +98,9 @@ class Crnn {
   // num_batches_tracked = 0. Draws from `rng` (not PyTorch's stream).
   void init_parameters(core::RngStream& rng);
 
-  // Forward on x [B, F, T] (F = n_mels). Results are valid until the next forward. `dropout_rng` is
-  // required in train mode (its counter advances by the blocks used). `keep_for_backward` caches
+  // Forward on x [B, F, T] (F = n_mels). Results are valid until the next forward. In train mode
+  // dropout masks come from `dropout_rng` (its counter advances by the blocks used); a null stream
+  // runs train mode without dropout (golden comparisons). `keep_for_backward` caches
   // what backward needs (train mode only; a teacher passes false and uses less memory). Throws
   // InputError when F does not pool to one bin. Runs on core::num_threads() threads.
   void forward(const float* x, int batch, int n_mels, int n_frames, Mode mode,
@@ -113,6 +114,11 @@ class Crnn {
 
   // grads() = 0.
   void zero_grad();
+
+  // Makes `other` use this model's scratch workspace (the per-thread scratch and the largest
+  // activation-sized buffer: a no-keep forward's conv outputs, a backward's gradients). A teacher
+  // forward may run between its student's forward and backward; the two must not run concurrently.
+  void share_workspace(Crnn& other);
 
   // Bytes held by activations and workspaces (for the benchmark's memory report).
   int64_t workspace_bytes() const;

@@ -41,7 +41,7 @@ class BiGru {
   std::vector<Layer> layers_;
   const float* x_ = nullptr;
   int b_ = 0, t_ = 0;
-  std::vector<float> scratch_, grad_a_, grad_b_;
+  std::vector<float> scratch_, grad_a_, grad_b_, gxp_, ghh_, gh_;
 };
 
 }  // namespace greensed::nn

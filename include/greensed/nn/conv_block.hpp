@@ -33,7 +33,7 @@ class ConvBlock {
   // Per-thread scratch floats needed at T × F.
   int64_t scratch_floats(int t, int f) const;
 
-  // train: batch statistics (running stats updated) and dropout from `rng` (required, p > 0);
+  // train: batch statistics (running stats updated) and dropout from `rng` (null = no dropout);
   // else running statistics and no dropout. `conv_out` = null: the block keeps its caches in its
   // own storage (backward allowed); else a caller buffer of ≥ B·C_out·T·F floats is used and
   // nothing is kept (a teacher shares one such buffer across its blocks).
@@ -59,7 +59,8 @@ class ConvBlock {
   std::vector<float> xhat_, mean_, inv_std_, out_;
   std::vector<uint64_t> keep_bits_;
   int64_t words_per_item_ = 0;
-  std::vector<float> thread_grads_;  // per thread: conv_w, conv_b, glu_w, glu_b
+  std::vector<float> item_grads_;  // per item: conv_w, conv_b, glu_w, glu_b gradients
+  std::vector<double> item_sums_;  // per item: BN moments (forward) or gradient sums (backward)
 };
 
 }  // namespace greensed::nn

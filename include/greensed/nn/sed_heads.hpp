@@ -32,6 +32,7 @@ class SedHeads {
   int b_ = 0, t_ = 0;
   bool dropped_ = false;
   std::vector<float> hd_, logits_s_, logits_a_, s_, a_, strong_, weak_;
+  std::vector<float> g_s_, g_a_, g_ls_, g_la_, g_hd_;  // backward scratch, kept across calls
   std::vector<uint64_t> keep_bits_;
 };
 

@@ -8,7 +8,7 @@ sed_teacher); other entries (optimiser state, ...) are ignored. The input is for
 side can compute the same input without files.
 
 Expected values come from a JSON file (--expect FILE: {"strong": [[[...]]], "weak": [[...]]},
-either may be absent) or from the command line (--weak V V ... : the weak output of every clip,
+nested or flattened row-major, either may be absent) or from the command line (--weak V V ... : the weak output of every clip,
 flattened). Exit code 0 when every compared value is within --atol, 1 otherwise, 2 on bad input.
 
 Usage: scripts/check_ckpt_in_torch.py CKPT.safetensors [--model sed_teacher] [--stream 1]
@@ -43,6 +43,8 @@ def load_model(path, model_name, net=None):
 
 def compare(name, got, expected, atol):
     expected = np.asarray(expected, dtype=np.float64)
+    if expected.ndim == 1 and expected.size == got.size:  # flattened (row-major) is accepted
+        expected = expected.reshape(got.shape)
     if expected.shape != got.shape:
         print(f"{name}: expected shape {list(expected.shape)}, model gives {list(got.shape)}")
         return False
@@ -85,8 +87,7 @@ def main():
         with open(args.expect) as f:
             expected = json.load(f)
     if args.weak:
-        expected["weak"] = np.reshape(args.weak, weak.shape) if len(args.weak) == weak.size \
-            else args.weak
+        expected["weak"] = args.weak
     if not expected:
         print("nothing to compare (give --expect or --weak)")
         return 0

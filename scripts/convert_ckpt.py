@@ -13,7 +13,7 @@ level ("sed_student.cnn.conv0.weight"); such keys are mapped back to "cnn.cnn.co
 Every model is checked by loading it into the recipe's CRNN (scripts/torch_crnn.py) with
 load_state_dict(strict=True) before anything is written; the output is written atomically.
 
-Usage: scripts/convert_ckpt.py IN.ckpt OUT.safetensors [--nclass 10] [--n-rnn-cell 128]
+Usage: scripts/convert_ckpt.py IN.ckpt OUT.safetensors [--nclass 10] [--n-rnn-cell 128] [--net JSON]
 """
 import argparse
 import json
@@ -87,8 +87,11 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--nclass", type=int, default=10)
     parser.add_argument("--n-rnn-cell", type=int, default=128)
+    parser.add_argument("--net", default="{}",
+                        help='other net keys as JSON, e.g. \'{"nb_filters": [16, 32, 64, 128, '
+                             '128, 128, 128]}\'')
     args = parser.parse_args()
-    net = {"nclass": args.nclass, "n_RNN_cell": args.n_rnn_cell}
+    net = {"nclass": args.nclass, "n_RNN_cell": args.n_rnn_cell, **json.loads(args.net)}
     tensors, dropped = convert(args.ckpt, args.out, net)
     n_params = sum(v.size for k, v in tensors.items() if k.startswith("sed_student.")
                    and "running_" not in k and "num_batches" not in k)

@@ -117,25 +117,56 @@ def grad_golden(path):
     safetensors_io.save(path, out, meta)
 
 
-def steps_golden(path, n_steps=5, batch=8, rampup=10):
+def run_steps(dtype, n_steps, batch, rampup):
     student, table = make_model()
     teacher, _ = make_model()
+    student, teacher = student.to(dtype), teacher.to(dtype)
     mt = tc.MeanTeacher(student, teacher, max_lr=1e-3, rampup_length=rampup, const_max=2.0)
     composition = [batch // 4, batch // 4, batch // 2]
     rows = []
     for k in range(1, n_steps + 1):
         x, labels = tc.step_batch(k, batch)
-        rows.append(mt.step(x, labels, composition))
+        rows.append(mt.step(x.to(dtype), labels.to(dtype), composition))
+    return student, teacher, rows, table, composition
+
+
+def stored_elements(array):
+    flat = array.reshape(-1)
+    return flat if flat.size <= FULL_MAX else flat[sample_indices(flat.size)]
+
+
+def steps_golden(path, n_steps=5, batch=8, rampup=10):
+    """The reference is the float64 run (the exact trajectory up to 1e-16). PyTorch's own float32
+    run is stored as a noise floor: Adam's first step (full LR, the recipe's quirk) is ~lr·sign(g),
+    so elements whose gradient is at rounding-noise level move by ±lr in any float32
+    implementation (conv biases under train-mode BatchNorm have an exactly zero gradient, and the
+    BatchNorm running_mean carries their noise). dev32.<what>.<name> = max |float32 − float64|
+    over the stored elements."""
+    s64, t64, rows, table, composition = run_steps(torch.float64, n_steps, batch, rampup)
+    s32, t32, rows32, _, _ = run_steps(torch.float32, n_steps, batch, rampup)
     out = {}
-    for name, t in student.state_dict().items():
-        store(out, "student", name, t.numpy())
-    for name, t in teacher.state_dict().items():
-        store(out, "teacher", name, t.numpy())
+    for what, m64, m32 in (("student", s64, s32), ("teacher", t64, t32)):
+        st32 = m32.state_dict()
+        for name, t in m64.state_dict().items():
+            a64 = t.numpy()
+            if a64.dtype == np.float64:
+                store(out, what, name, a64.astype(np.float32))
+                dev = np.max(np.abs(stored_elements(st32[name].numpy().astype(np.float64))
+                                    - stored_elements(a64)))
+                out[f"dev32.{what}.{name}"] = np.array(dev, dtype=np.float32)
+            else:
+                store(out, what, name, a64)
+    loss_dev = {k: max(abs(r32[k] - r64[k]) / max(abs(r64[k]), 1e-30) for r32, r64 in
+                       zip(rows32, rows)) for k in ("loss_strong", "loss_weak", "loss_cs",
+                                                    "loss_cw", "loss")}
     meta = base_metadata(table, {
         "steps": json.dumps(rows),
+        "steps_float32_max_rel_dev": json.dumps(loss_dev),
         "batch": json.dumps({"composition": composition, "n_frames": 626, "n_mels": 128}),
         "schedule": json.dumps({"max_lr": 1e-3, "rampup_length": rampup, "const_max": 2.0,
                                 "ema_factor": 0.999, "betas": [0.9, 0.999], "eps": 1e-8}),
+        "reference": "float64 PyTorch run (weights and inputs from the float32 formulas); "
+                     "dev32.* = PyTorch float32 run's max abs deviation from it",
         "mode": "student and teacher in train mode, dropout off, no MixUp; state after step 5"})
     safetensors_io.save(path, out, meta)
     return rows

@@ -246,7 +246,7 @@ class MeanTeacher:
         self.teacher.train()  # the recipe's teacher runs in train mode (spec §4.6)
         strong_s, weak_s = self.student(x)
         y_strong = labels[:n_strong]
-        y_weak = (labels[n_strong:n_strong + n_weak].sum(-1) > 0).float()
+        y_weak = (labels[n_strong:n_strong + n_weak].sum(-1) > 0).to(x.dtype)
         loss_strong = self.bce(strong_s[:n_strong], y_strong)
         loss_weak = self.bce(weak_s[n_strong:n_strong + n_weak], y_weak)
         with torch.no_grad():

@@ -8,11 +8,11 @@
 // Supported dtypes: F32 (every parameter and BN running statistic) and I64 (BN
 // num_batches_tracked, optimiser step counters).
 //
-// The writer lays files out exactly as `safetensors.serialize` 0.4 does: tensors sorted by dtype
-// (I64 before F32) then by name, compact JSON with `__metadata__` first and each entry's keys in
-// the order dtype, shape, data_offsets. A file greensed writes is byte-identical to the one
-// `safetensors.torch.save_file` writes for the same tensors (with at most one metadata entry, whose
-// order Python does not fix).
+// The writer lays files out exactly as the `safetensors` package does (checked against 0.8.0 by
+// scripts/safetensors_io.py): tensors sorted by dtype (I64 before F32) then by name, compact JSON
+// with `__metadata__` first and each entry's keys in the order dtype, shape, data_offsets. A file
+// greensed writes is byte-identical to the one `safetensors.torch.save_file` writes for the same
+// tensors (with at most one metadata entry, whose order Python does not fix).
 #pragma once
 
 #include <cstdint>

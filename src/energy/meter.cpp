@@ -602,12 +602,15 @@ WindowReport Meter::report(int id) const {
 }
 
 WindowReport Meter::run_report() const {
-  if (windows_.empty()) {
-    WindowReport r;
-    r.id = 0;
-    r.kind = WindowKind::kRun;
-    r.name = "run";
-    return r;
+  {
+    std::lock_guard lock(mutex_);
+    if (windows_.empty()) {  // not started yet
+      WindowReport r;
+      r.id = 0;
+      r.kind = WindowKind::kRun;
+      r.name = "run";
+      return r;
+    }
   }
   return report(0);
 }

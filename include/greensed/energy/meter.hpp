@@ -159,7 +159,10 @@ class Meter {
   // ---- what was found and decided, for energy_meta.json and summaries -------------------------
   std::vector<ChannelInfo> channels() const;
   std::vector<Candidate> candidates() const;
-  const std::vector<std::string>& notes() const { return notes_; }
+  std::vector<std::string> notes() const {
+    std::lock_guard lock(mutex_);
+    return notes_;
+  }
   const MachineInfo& machine() const { return machine_; }
   const TdpChoice& tdp() const { return tdp_; }
   const Intensity& intensity() const { return intensity_; }

@@ -10,12 +10,12 @@ OUT=${OUT:-build/bench_metrics_data}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 if [ ! -f "$OUT/gt.tsv" ]; then "$PYTHON" scripts/metrics/reference_data.py bench "$OUT"; fi
 echo "== reference libraries (Python, one process)"
-"$PYTHON" scripts/metrics/reference_data.py bench "$OUT" --time 2>/dev/null | tail -1
+taskset -c 0 "$PYTHON" scripts/metrics/reference_data.py bench "$OUT" --time 2>/dev/null | tail -1
 echo "== greensed (C++)"
 GREENSED_BENCH_METRICS_DATA="$OUT" taskset -c 0 build/bench/metrics/bench_metrics \
   --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-echo "== greensed evaluate, whole process (50 tables)"
+echo "== greensed evaluate, whole process (50 tables, PSDS1 and PSDS2)"
 for i in 1 2 3 4 5; do
-  /usr/bin/time -f "%e s" build/greensed --log-level warn evaluate --ground-truth "$OUT/gt.tsv" \
+  /usr/bin/time -f "%e s wall, %U s user" build/greensed --log-level warn evaluate --ground-truth "$OUT/gt.tsv" \
     --durations "$OUT/durations.tsv" --detections "$OUT"/detections/*.tsv >/dev/null
 done

@@ -98,7 +98,7 @@ struct PsdsEval::Impl {
 
 PsdsEval::PsdsEval(const EventTable& ground_truth, const Durations& durations,
                    IntersectionCriteria criteria)
-    : impl_(new Impl) {
+    : impl_(std::make_unique<Impl>()) {
   for (double v : {criteria.dtc, criteria.gtc, criteria.cttc}) {
     if (!(v >= 0.0 && v <= 1.0)) {
       throw core::InputError(
@@ -173,16 +173,9 @@ PsdsEval::PsdsEval(const EventTable& ground_truth, const Durations& durations,
   std::partial_sum(m.gt_begin.begin(), m.gt_begin.end(), m.gt_begin.begin());
 }
 
-PsdsEval::~PsdsEval() {
-  delete impl_;
-}
-PsdsEval::PsdsEval(PsdsEval&& other) noexcept : impl_(other.impl_) {
-  other.impl_ = nullptr;
-}
-PsdsEval& PsdsEval::operator=(PsdsEval&& other) noexcept {
-  std::swap(impl_, other.impl_);
-  return *this;
-}
+PsdsEval::~PsdsEval() = default;
+PsdsEval::PsdsEval(PsdsEval&&) noexcept = default;
+PsdsEval& PsdsEval::operator=(PsdsEval&&) noexcept = default;
 
 const std::vector<std::string>& PsdsEval::classes() const {
   return impl_->classes;

@@ -171,8 +171,8 @@ SedEvalScores score(const SedEvalCounts& n, bool zero_score, bool overall) {
   s.f1 = (s.precision == 0 && s.recall == 0)
              ? 0.0
              : (2.0 * s.precision * s.recall) / (1.0 * s.precision + s.recall);
-  s.deletion_rate = (overall && n.n_del >= 0 ? n.n_del : n.n_fn) / (n.n_ref + kEps);
-  s.insertion_rate = (overall && n.n_ins >= 0 ? n.n_ins : n.n_fp) / (n.n_ref + kEps);
+  s.deletion_rate = (overall ? n.n_del : n.n_fn) / (n.n_ref + kEps);
+  s.insertion_rate = (overall ? n.n_ins : n.n_fp) / (n.n_ref + kEps);
   s.substitution_rate = overall ? n.n_subs / (n.n_ref + kEps) : 0.0;
   s.error_rate = s.substitution_rate + s.deletion_rate + s.insertion_rate;
   return s;
@@ -257,8 +257,8 @@ SedEvalResult event_based_metrics(const EventTable& ground_truth, const EventTab
       n.n_fn += double(cref.size()) - tp;
     }
   }
-  r.overall.n_del = -1;  // event-based: deletions are Nfn, insertions Nfp
-  r.overall.n_ins = -1;
+  r.overall.n_del = r.overall.n_fn;  // event-based: deletions are Nfn, insertions Nfp
+  r.overall.n_ins = r.overall.n_fp;
   finish(r, true);
   return r;
 }

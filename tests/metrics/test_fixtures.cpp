@@ -228,3 +228,53 @@ INSTANTIATE_TEST_SUITE_P(Cases, MetricFixture,
 
 }  // namespace
 }  // namespace greensed::metrics::testing
+
+namespace greensed::metrics::testing {
+namespace {
+
+// psds_eval's own unit-test tables (one operating point each, 0.5/0.5/0.3, alpha 0, max 100),
+// whose PSDS values its tests assert.
+class PsdsEvalUnitTables : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PsdsEvalUnitTables, CountsRatesF1AndPsds) {
+  const std::string dir = case_dir("external_psds_eval_dcase2019_example");
+  const auto e = load_json(dir + "/expected.json")["psds_eval_unit_test_tables"][GetParam()];
+  const std::string tables = dir + "/psds_eval_unit_test_tables/";
+  auto base = [](const nlohmann::json& path) {
+    const auto s = path.get<std::string>();
+    return s.substr(s.rfind('/') + 1);
+  };
+  const EventTable gt = read_event_table(tables + base(e["files"]["ground_truth"]));
+  const EventTable det = read_event_table(tables + base(e["files"]["detections"]));
+  const Durations durations = read_durations(tables + base(e["files"]["metadata"]));
+  PsdsEval eval(gt, durations, {0.5, 0.5, 0.3});
+  ASSERT_TRUE(eval.add_operating_point(det));
+  const OperatingPoint& op = eval.operating_points()[0];
+  const size_t C = eval.classes().size();
+  ASSERT_EQ(e["tpr"].size(), C);
+  for (size_t i = 0; i < C; ++i) {
+    const std::string at = GetParam() + " " + eval.classes()[i];
+    expect_exact(e["tpr"][i], op.tpr[i], at + " tpr");
+    expect_exact(e["fpr"][i], op.fpr[i], at + " fpr");
+    for (size_t k = 0; k < C; ++k) {
+      expect_count(e["counts"][i][k], double(k == i ? op.tp[i] : op.ct[i * C + k]), at + " counts");
+      expect_exact(e["ctr"][i][k], op.ctr[i * C + k], at + " ctr");
+    }
+    expect_count(e["counts"][i][C], double(op.fp[i]), at + " WORLD");
+  }
+  const IntersectionF1 f = eval.macro_f1(det);
+  expect_exact(e["f1"]["macro_f1_nanmean"], f.macro, GetParam() + " F1");
+  expect_exact(e["psds_dtc0.5_gtc0.5_cttc0.3_ct0_st0_max100"], eval.psds(0.0, 0.0, 100.0).value,
+               GetParam() + " PSDS");
+}
+
+INSTANTIATE_TEST_SUITE_P(Tables, PsdsEvalUnitTables,
+                         ::testing::Values("test_1.det", "test_2.det", "test_3.det", "test_4.det",
+                                           "Y23R6_ppquxs_247.000_257000.det"),
+                         [](const auto& info) {
+                           std::string name = info.param.substr(0, info.param.find('.'));
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace greensed::metrics::testing

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -94,7 +95,7 @@ class PsdsEval {
 
  private:
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 // PSD-ROC and PSDS from per-class rates (psds_eval.psds): the operating points plus an all-zero

@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <cstring>
 
 #include "greensed/core/error.hpp"
+#include "greensed/model/checkpoint.hpp"
 #include "greensed/model/safetensors.hpp"
 
 namespace greensed::train {
@@ -28,36 +28,6 @@ json real(double v) {
 }
 double real_from(const json& j, double fallback) {
   return j.is_null() ? fallback : j.get<double>();
-}
-
-void put_model(model::Safetensors& file, model::Crnn& net, const std::string& prefix) {
-  for (const auto& t : net.named_tensors()) {
-    const int64_t n = t.numel();
-    if (t.data_i64 != nullptr) {
-      file.tensors[prefix + t.name] =
-          model::Tensor::from_i64(t.shape, std::vector<int64_t>(t.data_i64, t.data_i64 + n));
-    } else {
-      file.tensors[prefix + t.name] =
-          model::Tensor::from_f32(t.shape, std::vector<float>(t.data, t.data + n));
-    }
-  }
-}
-
-void get_model(const model::Safetensors& file, model::Crnn& net, const std::string& prefix) {
-  for (const auto& t : net.named_tensors()) {
-    const std::string name = prefix + t.name;
-    if (t.data_i64 != nullptr) {
-      const model::Tensor& src = file.at(name);
-      if (src.dtype != model::DType::kI64 || src.numel() != t.numel()) {
-        throw core::InputError(fmt::format("{}: tensor '{}' should be I64 with {} value(s)",
-                                           file.origin, name, t.numel()));
-      }
-      std::memcpy(t.data_i64, src.i64.data(), size_t(t.numel()) * sizeof(int64_t));
-    } else {
-      const auto values = file.f32(name, t.shape);
-      std::memcpy(t.data, values.data(), values.size() * sizeof(float));
-    }
-  }
 }
 
 }  // namespace
@@ -131,8 +101,8 @@ void save_checkpoint(const std::string& path, model::Crnn& student, model::Crnn&
                      std::span<const float> adam_m, std::span<const float> adam_v,
                      const TrainState& state) {
   model::Safetensors file;
-  put_model(file, student, "sed_student.");
-  put_model(file, teacher, "sed_teacher.");
+  model::add_model_tensors(file, model::kStudentPrefix, student);
+  model::add_model_tensors(file, model::kTeacherPrefix, teacher);
   if (!adam_m.empty()) {
     const int64_t n = int64_t(adam_m.size());
     file.tensors["optimizer.exp_avg"] =
@@ -148,8 +118,8 @@ void save_checkpoint(const std::string& path, model::Crnn& student, model::Crnn&
 TrainState load_checkpoint(const std::string& path, model::Crnn& student, model::Crnn& teacher,
                            std::vector<float>* adam_m, std::vector<float>* adam_v) {
   const model::Safetensors file = model::read_safetensors(path);
-  get_model(file, student, "sed_student.");
-  get_model(file, teacher, "sed_teacher.");
+  model::load_model_tensors(file, model::kStudentPrefix, student);
+  model::load_model_tensors(file, model::kTeacherPrefix, teacher);
   const int64_t n = student.n_params();
   if (adam_m != nullptr && file.contains("optimizer.exp_avg")) {
     const int64_t shape[1] = {n};
@@ -163,7 +133,7 @@ TrainState load_checkpoint(const std::string& path, model::Crnn& student, model:
 
 void load_model_weights(const std::string& path, model::Crnn& net, const std::string& prefix) {
   const model::Safetensors file = model::read_safetensors(path);
-  get_model(file, net, prefix);
+  model::load_model_tensors(file, prefix, net);
 }
 
 }  // namespace greensed::train

@@ -74,8 +74,9 @@ int run_normalize(const std::vector<std::string>& args) {
   parser.option("--run-dir", &run_dir, "DIR",
                 "run directory (default: <run.dir>/<run.name>_normalize)");
   parser.flag("--resume", &resume, "continue an interrupted normalisation run");
-  parser.option("--from-run", &from_run, "RUN_DIR",
-                "use the first 10 epochs of a finished run instead of training (its config.yaml is used)");
+  parser.option(
+      "--from-run", &from_run, "RUN_DIR",
+      "use the first 10 epochs of a finished run instead of training (its config.yaml is used)");
   parser.option("--year", &year, "YEAR",
                 "reference of that DCASE year: 2024 (0.029 kWh, default) or 2023 (0.032 kWh)");
   parser.option("--reference-kwh", &reference_kwh, "KWH",
@@ -120,8 +121,9 @@ int run_normalize(const std::vector<std::string>& args) {
     run_dir = from_run;
     const auto rows = report::read_epochs(from_run + "/epochs.csv");
     if (rows.size() < 10) {
-      throw core::InputError(fmt::format("{}/epochs.csv: {} epoch(s); the normalisation needs 10 baseline epochs",
-                                         from_run, rows.size()));
+      throw core::InputError(
+          fmt::format("{}/epochs.csv: {} epoch(s); the normalisation needs 10 baseline epochs",
+                      from_run, rows.size()));
     }
     r.epochs_done = 10;
     r.kwh_epochs = rows[9].kwh_cumulative;

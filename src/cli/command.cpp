@@ -85,8 +85,9 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
     }
     if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
       if (positionals_ == nullptr) {
-        throw InputError(fmt::format("greensed {}: unexpected argument '{}' (see greensed {} --help)",
-                                     command_, arg, command_));
+        throw InputError(
+            fmt::format("greensed {}: unexpected argument '{}' (see greensed {} --help)", command_,
+                        arg, command_));
       }
       positionals_->push_back(arg);
       continue;
@@ -130,7 +131,9 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
     try {
       size_t used = 0;
       switch (spec->kind) {
-        case Spec::kString: *static_cast<std::string*>(spec->target) = v; break;
+        case Spec::kString:
+          *static_cast<std::string*>(spec->target) = v;
+          break;
         case Spec::kInt:
           *static_cast<int*>(spec->target) = std::stoi(v, &used);
           if (used != v.size()) throw std::invalid_argument(v);
@@ -139,8 +142,11 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
           *static_cast<double*>(spec->target) = std::stod(v, &used);
           if (used != v.size()) throw std::invalid_argument(v);
           break;
-        case Spec::kRepeated: static_cast<std::vector<std::string>*>(spec->target)->push_back(v); break;
-        default: break;
+        case Spec::kRepeated:
+          static_cast<std::vector<std::string>*>(spec->target)->push_back(v);
+          break;
+        default:
+          break;
       }
     } catch (const std::logic_error&) {
       throw InputError(fmt::format("greensed {}: option {} expects {} as a number, found '{}'",
@@ -151,7 +157,8 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
 }
 
 std::string ArgParser::help() const {
-  std::string out = fmt::format("greensed {} - {}\n\nusage: greensed {}", command_, summary_, command_);
+  std::string out =
+      fmt::format("greensed {} - {}\n\nusage: greensed {}", command_, summary_, command_);
   for (const auto& s : specs_) {
     out += s.kind == Spec::kFlag ? fmt::format(" [{}]", s.name)
                                  : fmt::format(" [{} {}]", s.name, s.metavar);
@@ -163,9 +170,11 @@ std::string ArgParser::help() const {
     const std::string left = s.kind == Spec::kFlag ? s.name : s.name + " " + s.metavar;
     out += fmt::format("  {:<30} {}\n", left, s.help);
   }
-  if (positionals_ != nullptr) out += fmt::format("  {:<30} {}\n", positionals_metavar_, positionals_help_);
+  if (positionals_ != nullptr)
+    out += fmt::format("  {:<30} {}\n", positionals_metavar_, positionals_help_);
   if (rest_ != nullptr) out += fmt::format("  -- {:<27} {}\n", rest_metavar_, rest_help_);
-  out += fmt::format("  {:<30} {}\n", "--log-level LEVEL", "trace, debug, info, warn, error (global)");
+  out +=
+      fmt::format("  {:<30} {}\n", "--log-level LEVEL", "trace, debug, info, warn, error (global)");
   out += fmt::format("  {:<30} {}\n", "--help", "show this help");
   return out;
 }
@@ -193,11 +202,13 @@ void log_compute_setup(int threads) {
                cpu.model_name.empty() ? cpu.vendor : cpu.model_name, cpu.n_logical_cpus,
                cpu.avx512f ? ", AVX-512" : (cpu.avx2 ? ", AVX2" : ""), blas.core,
                blas.coretype_from_user ? "OPENBLAS_CORETYPE set by the user"
-               : coretype != nullptr    ? fmt::format("OPENBLAS_CORETYPE={} set by greensed", coretype)
-                                        : "OpenBLAS's own detection",
+               : coretype != nullptr ? fmt::format("OPENBLAS_CORETYPE={} set by greensed", coretype)
+                                     : "OpenBLAS's own detection",
                blas.n_threads);
 }
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) != 0; }
+bool stderr_is_terminal() {
+  return ::isatty(STDERR_FILENO) != 0;
+}
 
 }  // namespace greensed::cli

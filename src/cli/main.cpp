@@ -25,20 +25,20 @@ void print_overview() {
   fmt::print("\n'greensed <subcommand> --help' describes a subcommand's options.\n");
 }
 
-const cli::Registrar help_command({"help", "list the subcommands, or describe one (help SUBCOMMAND)",
-                                   [](const std::vector<std::string>& args) {
-                                     if (args.empty()) {
-                                       print_overview();
-                                       return cli::kExitOk;
-                                     }
-                                     const auto it = cli::registry().find(args[0]);
-                                     if (it == cli::registry().end()) {
-                                       throw core::InputError(fmt::format(
-                                           "greensed help: unknown subcommand '{}' (see greensed help)",
-                                           args[0]));
-                                     }
-                                     return it->second.run({"--help"});
-                                   }});
+const cli::Registrar help_command(
+    {"help", "list the subcommands, or describe one (help SUBCOMMAND)",
+     [](const std::vector<std::string>& args) {
+       if (args.empty()) {
+         print_overview();
+         return cli::kExitOk;
+       }
+       const auto it = cli::registry().find(args[0]);
+       if (it == cli::registry().end()) {
+         throw core::InputError(
+             fmt::format("greensed help: unknown subcommand '{}' (see greensed help)", args[0]));
+       }
+       return it->second.run({"--help"});
+     }});
 
 void set_up_logging(const std::string& level_name) {
   auto logger = spdlog::stderr_color_mt("greensed");
@@ -46,8 +46,9 @@ void set_up_logging(const std::string& level_name) {
   spdlog::set_default_logger(logger);
   const auto level = spdlog::level::from_str(level_name);
   if (level == spdlog::level::off && level_name != "off") {
-    throw core::InputError(fmt::format(
-        "--log-level: unknown level '{}' (use trace, debug, info, warn, error or off)", level_name));
+    throw core::InputError(
+        fmt::format("--log-level: unknown level '{}' (use trace, debug, info, warn, error or off)",
+                    level_name));
   }
   spdlog::set_level(level);
 }

@@ -60,7 +60,8 @@ bool convert_value(const YAML::Node& n, bool& out) {
   if (!n.IsScalar()) return false;
   const std::string& s = n.Scalar();
   if (s == "true" || s == "True" || s == "TRUE" || s == "yes" || s == "on") return out = true, true;
-  if (s == "false" || s == "False" || s == "FALSE" || s == "no" || s == "off") return out = false, true;
+  if (s == "false" || s == "False" || s == "FALSE" || s == "no" || s == "off")
+    return out = false, true;
   return false;
 }
 bool convert_value(const YAML::Node& n, std::string& out) {
@@ -92,11 +93,21 @@ const char* expected_type() {
   return "a value";
 }
 
-void emit_value(YAML::Emitter& out, int v) { out << v; }
-void emit_value(YAML::Emitter& out, int64_t v) { out << v; }
-void emit_value(YAML::Emitter& out, double v) { out << v; }
-void emit_value(YAML::Emitter& out, bool v) { out << (v ? "true" : "false"); }
-void emit_value(YAML::Emitter& out, const std::string& v) { out << YAML::DoubleQuoted << v; }
+void emit_value(YAML::Emitter& out, int v) {
+  out << v;
+}
+void emit_value(YAML::Emitter& out, int64_t v) {
+  out << v;
+}
+void emit_value(YAML::Emitter& out, double v) {
+  out << v;
+}
+void emit_value(YAML::Emitter& out, bool v) {
+  out << (v ? "true" : "false");
+}
+void emit_value(YAML::Emitter& out, const std::string& v) {
+  out << YAML::DoubleQuoted << v;
+}
 template <class T>
 void emit_value(YAML::Emitter& out, const std::vector<T>& v) {
   out << YAML::Flow << YAML::BeginSeq;
@@ -150,8 +161,9 @@ Rule<std::vector<int>> all_positive(size_t n_expected, std::string what) {
   };
 }
 
-// ---- visitors ------------------------------------------------------------------------------------
-// Each section lists its fields once; parsing, emitting and the known-key list all use the list.
+// ---- visitors
+// ------------------------------------------------------------------------------------ Each section
+// lists its fields once; parsing, emitting and the known-key list all use the list.
 
 template <class V>
 void visit(TrainingConfig& c, V& v) {
@@ -163,7 +175,8 @@ void visit(TrainingConfig& c, V& v) {
   v("num_workers", c.num_workers, non_negative());
   v("n_epochs", c.n_epochs, positive());
   v("early_stop_patience", c.early_stop_patience, positive());
-  v("accumulate_batches", c.accumulate_batches, equals(1, "gradient accumulation is not implemented"));
+  v("accumulate_batches", c.accumulate_batches,
+    equals(1, "gradient accumulation is not implemented"));
   v("gradient_clip", c.gradient_clip, non_negative_number());
   v("median_window", c.median_window, positive());
   v("val_thresholds", c.val_thresholds, Rule<std::vector<double>>([](const std::vector<double>& t) {
@@ -193,7 +206,8 @@ void visit(ScalerConfig& c, V& v) {
     one_of({"instance"}, "dataset-wide statistics are not used by the baseline"));
   v("normtype", c.normtype, one_of({"minmax", "standard", "mean"}));
   v("dims", c.dims, Rule<std::vector<int>>([](const std::vector<int>& d) {
-      return d == std::vector<int>{1, 2} ? "" : "must be [1, 2] (per clip over mel bins and frames)";
+      return d == std::vector<int>{1, 2} ? ""
+                                         : "must be [1, 2] (per clip over mel bins and frames)";
     }));
   v("savepath", c.savepath, Rule<std::string>());
 }
@@ -238,9 +252,8 @@ void visit(FeatsConfig& c, V& v) {
   v("n_mels", c.n_mels, positive());
   v("n_filters", c.n_filters, positive());
   v("hop_length", c.hop_length, positive());
-  v("n_window", c.n_window, Rule<int>([](const int& n) {
-      return n >= 16 ? "" : "must be an FFT length >= 16";
-    }));
+  v("n_window", c.n_window,
+    Rule<int>([](const int& n) { return n >= 16 ? "" : "must be an FFT length >= 16"; }));
   v("sample_rate", c.sample_rate, positive());
   v("f_min", c.f_min, non_negative_number());
   v("f_max", c.f_max, positive_number());
@@ -316,9 +329,8 @@ void visit(EnergyConfig& c, V& v) {
       return s >= 0.01 && s <= 10 ? "" : "must be between 0.01 and 10 seconds";
     }));
   v("min_reliable_window_s", c.min_reliable_window_s, non_negative_number());
-  v("checkpoint_interval_s", c.checkpoint_interval_s, Rule<double>([](const double& s) {
-      return s >= 1 ? "" : "must be at least 1 second";
-    }));
+  v("checkpoint_interval_s", c.checkpoint_interval_s,
+    Rule<double>([](const double& s) { return s >= 1 ? "" : "must be at least 1 second"; }));
   v("intensity_vintage", c.intensity_vintage, one_of({"latest", "codecarbon-2.3.4"}));
   v("tracking_mode", c.tracking_mode, one_of({"machine", "process"}));
 }
@@ -428,8 +440,8 @@ class Parser {
     if (rule) {
       const std::string broken = rule(value);
       if (!broken.empty()) {
-        throw InputError(
-            fmt::format("{}: {}: {}; found {}", origins_.of(dotted, n), dotted, broken, node_text(n)));
+        throw InputError(fmt::format("{}: {}: {}; found {}", origins_.of(dotted, n), dotted, broken,
+                                     node_text(n)));
       }
     }
     field = std::move(value);
@@ -499,7 +511,8 @@ void apply_override(YAML::Node& root, const std::string& text, Origins& origins)
   }
   const std::string section = dotted.substr(0, dot);
   const std::string key = dotted.substr(dot + 1);
-  if (!root[section].IsDefined() || root[section].IsNull()) root[section] = YAML::Node(YAML::NodeType::Map);
+  if (!root[section].IsDefined() || root[section].IsNull())
+    root[section] = YAML::Node(YAML::NodeType::Map);
   root[section][key] = parsed;
   origins.overrides[dotted] = "--set " + text;
   origins.overrides.emplace(section, "--set " + text);
@@ -530,7 +543,8 @@ void check_cross_fields(const Config& c, const std::string& origin) {
   }
 }
 
-LoadedConfig parse_root(YAML::Node root, Origins origins, const std::vector<std::string>& overrides) {
+LoadedConfig parse_root(YAML::Node root, Origins origins,
+                        const std::vector<std::string>& overrides) {
   if (root.IsNull() || !root.IsDefined()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) {
     throw InputError(fmt::format("{}: a config must be a mapping of sections (training, data, ...)",

@@ -52,8 +52,8 @@ CpuInfo detect_cpu() {
     const unsigned base_model = (regs[0] >> 4) & 0xF;
     const unsigned ext_model = (regs[0] >> 16) & 0xF;
     cpu.family = int(base_family == 0xF ? base_family + ext_family : base_family);
-    cpu.model = int(base_family == 0x6 || base_family == 0xF ? (ext_model << 4) + base_model
-                                                             : base_model);
+    cpu.model =
+        int(base_family == 0x6 || base_family == 0xF ? (ext_model << 4) + base_model : base_model);
     cpu.fma = regs[2] & (1u << 12);
   }
   const bool avx512_os = os_saves_avx512_state();
@@ -76,8 +76,9 @@ CpuInfo detect_cpu() {
   }
   cpu_set_t set;
   CPU_ZERO(&set);
-  cpu.n_logical_cpus =
-      sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : int(sysconf(_SC_NPROCESSORS_ONLN));
+  cpu.n_logical_cpus = sched_getaffinity(0, sizeof(set), &set) == 0
+                           ? CPU_COUNT(&set)
+                           : int(sysconf(_SC_NPROCESSORS_ONLN));
   if (cpu.n_logical_cpus < 1) cpu.n_logical_cpus = 1;
   return cpu;
 }

@@ -20,9 +20,10 @@ void write_all(int fd, std::string_view data, const std::string& path) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw InputError(fmt::format("{}: cannot write ({}); free disk space or choose another "
-                                   "directory",
-                                   path, std::strerror(errno)));
+      throw InputError(
+          fmt::format("{}: cannot write ({}); free disk space or choose another "
+                      "directory",
+                      path, std::strerror(errno)));
     }
     data.remove_prefix(size_t(n));
   }
@@ -34,7 +35,8 @@ void make_parent_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
   if (ec) {
-    throw InputError(fmt::format("{}: cannot create directory ({})", parent.string(), ec.message()));
+    throw InputError(
+        fmt::format("{}: cannot create directory ({})", parent.string(), ec.message()));
   }
 }
 
@@ -68,8 +70,9 @@ void write_file_atomic(const std::string& path, std::string_view content) {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw InputError(fmt::format("{}: cannot open ({})", path,
-                                 std::filesystem::exists(path) ? "permission denied" : "no such file"));
+    throw InputError(
+        fmt::format("{}: cannot open ({})", path,
+                    std::filesystem::exists(path) ? "permission denied" : "no such file"));
   }
   std::stringstream ss;
   ss << in.rdbuf();
@@ -79,7 +82,8 @@ std::string read_file(const std::string& path) {
 void append_lines(const std::string& path, std::string_view lines) {
   make_parent_dirs(path);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw InputError(fmt::format("{}: cannot open for appending ({})", path, std::strerror(errno)));
+  if (fd < 0)
+    throw InputError(fmt::format("{}: cannot open for appending ({})", path, std::strerror(errno)));
   // Remember the size so a failed write can be rolled back to whole rows.
   const off_t before = ::lseek(fd, 0, SEEK_END);
   try {

@@ -198,8 +198,7 @@ class CrnnImpl {
     for (const auto& blk : blocks_) n += blk.cache_bytes();
     n += gru_->cache_bytes() + shared_->scratch.bytes() + int64_t(shared_->big.capacity()) * 4;
     n += int64_t(x0_.capacity() + seq_.capacity() + g_ping_.capacity() + g_pong_.capacity() +
-                 g_rnn_.capacity() +
-                 g_seq_.capacity()) *
+                 g_rnn_.capacity() + g_seq_.capacity()) *
          4;
     return n;
   }
@@ -300,7 +299,9 @@ void Crnn::zero_grad() {
   auto g = impl_->store_.grads();
   std::fill(g.begin(), g.end(), 0.0f);
 }
-void Crnn::share_workspace(Crnn& other) { other.impl_->shared_ = impl_->shared_; }
+void Crnn::share_workspace(Crnn& other) {
+  other.impl_->shared_ = impl_->shared_;
+}
 int64_t Crnn::workspace_bytes() const {
   return impl_->workspace_bytes();
 }

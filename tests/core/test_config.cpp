@@ -38,7 +38,8 @@ TEST(Config, ShippedConfigsLoadWithoutWarnings) {
 
 TEST(Config, ReferenceDefaultYamlLoadsUnchanged) {
   // The DESED_task 2022 recipe's confs/default.yaml, including its duplicated `precision` key.
-  const auto loaded = load_config(std::string(GREENSED_TEST_DATA_DIR) + "/config/desed_task_2022_default.yaml");
+  const auto loaded =
+      load_config(std::string(GREENSED_TEST_DATA_DIR) + "/config/desed_task_2022_default.yaml");
   EXPECT_TRUE(loaded.warnings.empty()) << loaded.warnings.front();
   EXPECT_EQ(loaded.config.data.weak_tsv, "../../data/dcase/dataset/metadata/train/weak.tsv");
   EXPECT_EQ(loaded.config.training.seed, 42);
@@ -54,7 +55,8 @@ TEST(Config, OverridesApplyAndValidate) {
 }
 
 TEST(Config, UnknownKeysAndSectionsAreWarningsThatNameThem) {
-  const auto loaded = parse_config("training:\n  n_epoch: 3\npretrained:\n  model: beats\n", "my.yaml");
+  const auto loaded =
+      parse_config("training:\n  n_epoch: 3\npretrained:\n  model: beats\n", "my.yaml");
   ASSERT_EQ(loaded.warnings.size(), 2u);
   EXPECT_NE(loaded.warnings[0].find("my.yaml:2: unknown key 'training.n_epoch' is ignored"),
             std::string::npos)
@@ -95,9 +97,10 @@ TEST(ConfigErrors, UnknownChoice) {
 }
 
 TEST(ConfigErrors, InconsistentNetLists) {
-  EXPECT_EQ(error_of("net:\n  nb_filters: [16, 32]\n"),
-            "my.yaml: net.nb_filters, net.kernel_size, net.padding, net.stride and net.pooling must "
-            "have one entry per CNN block; found 2, 7, 7, 7 and 7 entries");
+  EXPECT_EQ(
+      error_of("net:\n  nb_filters: [16, 32]\n"),
+      "my.yaml: net.nb_filters, net.kernel_size, net.padding, net.stride and net.pooling must "
+      "have one entry per CNN block; found 2, 7, 7, 7 and 7 entries");
 }
 
 TEST(ConfigErrors, SyntaxError) {

@@ -19,7 +19,8 @@ TEST(Fs, AtomicWriteReplacesAndCreatesParents) {
   EXPECT_EQ(read_file(path), "two\nrow\n");
   // No temp files left behind.
   int n_files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir / "a")) n_files += e.is_regular_file();
+  for (const auto& e : std::filesystem::directory_iterator(dir / "a"))
+    n_files += e.is_regular_file();
   EXPECT_EQ(n_files, 1);
   std::filesystem::remove_all(dir);
 }

@@ -32,7 +32,8 @@ Result sh(const std::string& command) {
 
 TEST(SlurmSweep, TwoRunsThroughAJobArray) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to start munged and slurmd";
-  if (sh("command -v slurmctld && command -v slurmd && command -v munged && command -v sbatch").code != 0) {
+  if (sh("command -v slurmctld && command -v slurmd && command -v munged && command -v sbatch")
+          .code != 0) {
     GTEST_SKIP() << "slurm-wlm and munge are not installed (apt-get install slurm-wlm munge)";
   }
   const fs::path dir = fs::temp_directory_path() / "greensed_test_slurm";
@@ -45,35 +46,42 @@ TEST(SlurmSweep, TwoRunsThroughAJobArray) {
   const auto t0 = std::chrono::steady_clock::now();
   const Result start = sh(env + src + "/scripts/slurm_local_cluster.sh start");
   ASSERT_EQ(start.code, 0) << start.output;
-  const double start_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double start_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("[slurm] single-node cluster started in %.1f s\n", start_s);
   const std::string conf = "SLURM_CONF=" + (dir / "cluster/slurm.conf").string() + " ";
 
   const std::string tiny =
-      " --set synth.n_synth_train=8 --set synth.n_synth_val=4 --set synth.n_weak=8 --set synth.n_unlabeled=8"
+      " --set synth.n_synth_train=8 --set synth.n_synth_val=4 --set synth.n_weak=8 --set "
+      "synth.n_unlabeled=8"
       " --set synth.n_test=4";
   const std::string cd = "cd " + dir.string() + " && ";
   ASSERT_EQ(sh(cd + g + " synth --config " + src + "/configs/demo.yaml" + tiny).code, 0);
-  greensed::core::write_file_atomic((dir / "sweep.yaml").string(),
-                                    "base_config: " + src + "/configs/demo.yaml\n"
-                                    "batch_sizes: [4]\nseeds: [1, 2]\n"
-                                    "set: [training.n_epochs=1, training.batch_size_val=4, synth.n_weak=8]\n"
-                                    "slurm: {cpus_per_task: 1, mem: 2G, time: \"00:20:00\"}\n");
+  greensed::core::write_file_atomic(
+      (dir / "sweep.yaml").string(),
+      "base_config: " + src +
+          "/configs/demo.yaml\n"
+          "batch_sizes: [4]\nseeds: [1, 2]\n"
+          "set: [training.n_epochs=1, training.batch_size_val=4, synth.n_weak=8]\n"
+          "slurm: {cpus_per_task: 1, mem: 2G, time: \"00:20:00\"}\n");
   const Result submit = sh(cd + conf + g + " sweep --config sweep.yaml --out sw --backend slurm");
   ASSERT_EQ(submit.code, 0) << submit.output;
   const std::string job = greensed::core::read_file((dir / "sw/job_id").string());
   ASSERT_FALSE(job.empty());
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(20);
-  while (sh(conf + "squeue -h -j " + job.substr(0, job.find_first_of("\n;"))).output.find_first_not_of(" \n") !=
-         std::string::npos) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the job array did not finish in 20 minutes";
+  while (sh(conf + "squeue -h -j " + job.substr(0, job.find_first_of("\n;")))
+             .output.find_first_not_of(" \n") != std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "the job array did not finish in 20 minutes";
     std::this_thread::sleep_for(std::chrono::seconds(2));
   }
   for (const char* run : {"b4_s1", "b4_s2"}) {
     const fs::path summary = dir / "sw" / run / "summary.json";
-    ASSERT_TRUE(fs::exists(summary)) << run << "\n" << sh("cat " + (dir / "sw").string() + "/slurm-*.out").output;
-    EXPECT_EQ(nlohmann::json::parse(greensed::core::read_file(summary.string()))["status"], "finished");
+    ASSERT_TRUE(fs::exists(summary)) << run << "\n"
+                                     << sh("cat " + (dir / "sw").string() + "/slurm-*.out").output;
+    EXPECT_EQ(nlohmann::json::parse(greensed::core::read_file(summary.string()))["status"],
+              "finished");
   }
   const Result report = sh(cd + g + " report sw");
   EXPECT_EQ(report.code, 0) << report.output;

@@ -37,7 +37,7 @@ struct TrainingConfig {
   double weak_split = 0.9;
   int64_t seed = 42;
   int precision = 32;
-  std::string mixup = "soft";                         // soft | hard | none
+  std::string mixup = "soft";                          // soft | hard | none
   std::string obj_metric_synth_type = "intersection";  // intersection | event
   bool deterministic = false;
   bool enable_progress_bar = true;
@@ -112,39 +112,40 @@ struct EnergyConfig {
   std::string cpu_tdp_table;                // optional `Name,TDP` CSV
   std::string ram_model = "codecarbon2";    // codecarbon2 (3/8 W per GiB) | codecarbon3 (per DIMM)
   bool use_psys = false;
-  std::vector<int> gpu_ids;  // empty = all visible
+  std::vector<int> gpu_ids;                // empty = all visible
   std::string emissions_layout = "2.3.4";  // 2.3.4 | 3.3.0
   std::string powercap_root = "/sys/class/powercap";
   std::string perf_root = "/sys/bus/event_source/devices";
   std::string proc_root = "/proc";
   std::string nvml_library = "libnvidia-ml.so.1";
   std::string project_name = "greensed";
-  std::string experiment_name = "base";  // CodeCarbon's task-file name part
-  bool rapl_include_dram = true;         // measured DRAM as its own component
-  std::string ram_source = "auto";       // auto (measured DRAM when present) | model
-  double force_ram_power_w = 0.0;        // > 0: constant RAM power instead of the model
-  double gpu_poll_interval_s = 0.1;      // GPUs without an energy counter
-  double min_reliable_window_s = 0.5;    // shorter windows are flagged short_window
-  double checkpoint_interval_s = 60.0;   // energy_checkpoint.json rewrite period
+  std::string experiment_name = "base";      // CodeCarbon's task-file name part
+  bool rapl_include_dram = true;             // measured DRAM as its own component
+  std::string ram_source = "auto";           // auto (measured DRAM when present) | model
+  double force_ram_power_w = 0.0;            // > 0: constant RAM power instead of the model
+  double gpu_poll_interval_s = 0.1;          // GPUs without an energy counter
+  double min_reliable_window_s = 0.5;        // shorter windows are flagged short_window
+  double checkpoint_interval_s = 60.0;       // energy_checkpoint.json rewrite period
   std::string intensity_vintage = "latest";  // latest | codecarbon-2.3.4 (country table values)
   std::string tracking_mode = "machine";     // written to emissions.csv (machine | process)
 };
 
 // greensed: stopping policies (combinable; 0 = off).
 struct StoppingConfig {
-  int patience = 0;                    // 0 = use training.early_stop_patience
-  double energy_budget_kwh = 0.0;      // never start an epoch predicted to cross it
-  double target_f1 = 0.0;              // stop once the monitored F1 reaches it
-  double min_f1_gain_per_kwh = 0.0;    // stop when F1 gained per kWh over the window falls below
-  int gain_window = 5;                 // epochs
-  double min_relative_improvement = 0.0;  // stop when the objective improves by less over the window
+  int patience = 0;                  // 0 = use training.early_stop_patience
+  double energy_budget_kwh = 0.0;    // never start an epoch predicted to cross it
+  double target_f1 = 0.0;            // stop once the monitored F1 reaches it
+  double min_f1_gain_per_kwh = 0.0;  // stop when F1 gained per kWh over the window falls below
+  int gain_window = 5;               // epochs
+  double min_relative_improvement =
+      0.0;  // stop when the objective improves by less over the window
 };
 
 // greensed: where and how a run executes.
 struct RunConfig {
-  std::string name;            // "" = derived from the config file name
-  std::string dir = "runs";    // parent of run directories
-  int threads = 0;             // 0 = one per CPU
+  std::string name;          // "" = derived from the config file name
+  std::string dir = "runs";  // parent of run directories
+  int threads = 0;           // 0 = one per CPU
   int checkpoint_every_epochs = 1;
   std::string f1_variant = "0.5";  // "0.5" (DTC=GTC=0.5, the recipe) or "0.7" (the paper's)
 };

@@ -26,11 +26,12 @@ class InternalError : public std::logic_error {
 
 }  // namespace greensed::core
 
-// Always-on invariant check: GREENSED_CHECK(a.size() == b.size(), "a {} vs b {}", a.size(), b.size());
-#define GREENSED_CHECK(condition, ...)                                                    \
-  do {                                                                                    \
-    if (!(condition)) [[unlikely]] {                                                      \
-      ::greensed::core::throw_check_failure(__FILE__, __LINE__, #condition,               \
-                                            ::fmt::format(__VA_ARGS__));                  \
-    }                                                                                     \
+// Always-on invariant check: GREENSED_CHECK(a.size() == b.size(), "a {} vs b {}", a.size(),
+// b.size());
+#define GREENSED_CHECK(condition, ...)                                      \
+  do {                                                                      \
+    if (!(condition)) [[unlikely]] {                                        \
+      ::greensed::core::throw_check_failure(__FILE__, __LINE__, #condition, \
+                                            ::fmt::format(__VA_ARGS__));    \
+    }                                                                       \
   } while (0)

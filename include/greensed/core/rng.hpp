@@ -14,7 +14,8 @@
 namespace greensed::core {
 
 // Philox4x32-10 block: 128 random bits from a 128-bit counter and a 64-bit key.
-inline std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> ctr, std::array<uint32_t, 2> key) {
+inline std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> ctr,
+                                          std::array<uint32_t, 2> key) {
   constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
   constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   for (int round = 0; round < 10; ++round) {
@@ -29,9 +30,13 @@ inline std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> ctr, std::arra
 }
 
 // Uniform float in [0, 1) from the top 24 bits.
-inline float u32_to_unit_float(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
+inline float u32_to_unit_float(uint32_t x) {
+  return float(x >> 8) * (1.0f / 16777216.0f);
+}
 // Uniform double in [0, 1) from 53 bits.
-inline double u64_to_unit_double(uint64_t x) { return double(x >> 11) * (1.0 / 9007199254740992.0); }
+inline double u64_to_unit_double(uint64_t x) {
+  return double(x >> 11) * (1.0 / 9007199254740992.0);
+}
 
 // The state of a stream: enough to resume it exactly (stored in checkpoints).
 struct RngState {
@@ -69,10 +74,10 @@ class RngStream {
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   // Uniform integer in [lo, hi], both ends included (Python's random.randint), unbiased.
   int64_t randint(int64_t lo, int64_t hi);
-  double normal();                          // standard normal (Box-Muller, one value per call)
-  double gamma(double shape);               // Marsaglia-Tsang, shape > 0
-  double beta(double a, double b);          // via two gammas
-  std::vector<int> permutation(int n);      // Fisher-Yates
+  double normal();                      // standard normal (Box-Muller, one value per call)
+  double gamma(double shape);           // Marsaglia-Tsang, shape > 0
+  double beta(double a, double b);      // via two gammas
+  std::vector<int> permutation(int n);  // Fisher-Yates
   template <class T>
   void shuffle(std::span<T> items) {
     for (int64_t i = int64_t(items.size()) - 1; i > 0; --i) {
@@ -86,7 +91,7 @@ class RngStream {
 
 // Stream ids of greensed's consumers. Never renumber: checkpoints and seeds depend on them.
 enum class RngStreamId : uint64_t {
-  kInit = 1,       // parameter initialisation
+  kInit = 1,  // parameter initialisation
   kDropoutStudent = 2,
   kDropoutTeacher = 3,
   kMixup = 4,
@@ -97,6 +102,8 @@ enum class RngStreamId : uint64_t {
   kTest = 100,
 };
 
-inline RngStream make_stream(uint64_t seed, RngStreamId id) { return RngStream(seed, uint64_t(id)); }
+inline RngStream make_stream(uint64_t seed, RngStreamId id) {
+  return RngStream(seed, uint64_t(id));
+}
 
 }  // namespace greensed::core

@@ -9,6 +9,7 @@
 #include "command.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/energy/writers.hpp"
 #include "greensed/report/epochs.hpp"
 #include "greensed/report/normalize.hpp"
 #include "greensed/train/trainer.hpp"
@@ -21,11 +22,7 @@ double emissions_csv_kwh(const std::string& path) {
   std::istringstream in(core::read_file(path));
   std::string line;
   std::getline(in, line);
-  std::vector<std::string> header;
-  {
-    std::stringstream h(line);
-    for (std::string f; std::getline(h, f, ',');) header.push_back(f);
-  }
+  const std::vector<std::string> header = energy::split_csv_line(line);
   size_t col = header.size();
   for (size_t i = 0; i < header.size(); ++i) {
     if (header[i] == "energy_consumed") col = i;
@@ -39,19 +36,7 @@ double emissions_csv_kwh(const std::string& path) {
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty()) continue;
-    // Split respecting quotes (CodeCarbon quotes fields with commas, e.g. cpu_model).
-    std::vector<std::string> fields;
-    std::string f;
-    bool quoted = false;
-    for (char c : line) {
-      if (c == '"')
-        quoted = !quoted;
-      else if (c == ',' && !quoted)
-        fields.push_back(f), f.clear();
-      else
-        f += c;
-    }
-    fields.push_back(f);
+    const std::vector<std::string> fields = energy::split_csv_line(line);
     try {
       sum += std::stod(fields.at(col));
     } catch (const std::exception&) {

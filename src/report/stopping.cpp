@@ -151,6 +151,14 @@ core::StoppingConfig parse_policy(const std::string& text, int* patience) {
   return p;
 }
 
+double predicted_next_epoch_kwh(const std::vector<EpochRecord>& history) {
+  double sum = 0;
+  int count = 0;
+  for (size_t j = history.size() > 1 ? 1 : 0; j < history.size(); ++j, ++count)
+    sum += history[j].kwh;
+  return count > 0 ? sum / count : 0.0;
+}
+
 ReplayResult replay_policy(const std::vector<EpochRecord>& epochs, const std::string& policy_text) {
   if (epochs.empty()) throw core::InputError("policy replay: the run has no epochs");
   int patience = 0;
@@ -163,12 +171,7 @@ ReplayResult replay_policy(const std::vector<EpochRecord>& epochs, const std::st
   std::vector<EpochRecord> seen;
   for (size_t i = 0; i < epochs.size(); ++i) {
     seen.push_back(epochs[i]);
-    // Mean kWh per epoch so far, excluding the warm-up epoch once there are two.
-    double sum = 0;
-    int count = 0;
-    for (size_t j = seen.size() > 1 ? 1 : 0; j < seen.size(); ++j, ++count) sum += seen[j].kwh;
-    const double next = count > 0 ? sum / count : 0.0;
-    const StopDecision d = decide_stop(seen, policy, patience, next);
+    const StopDecision d = decide_stop(seen, policy, patience, predicted_next_epoch_kwh(seen));
     if (d.stop) {
       r.stopped = true;
       r.stop_epoch = epochs[i].epoch;

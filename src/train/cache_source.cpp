@@ -34,13 +34,7 @@ double CacheFeatureSource::load(const std::string& clip_path, std::span<float> o
     std::lock_guard lock(mutex_);
     start = crop_rng_->randint(0, available - n_frames_);
   }
-  const int64_t take = std::min<int64_t>(n_frames_, available - start);
-  for (int f = 0; f < n_mels; ++f) {
-    const float* src = mel.data() + size_t(f) * size_t(available) + size_t(start);
-    float* dst = out.data() + size_t(f) * size_t(n_frames_);
-    std::memcpy(dst, src, size_t(take) * sizeof(float));
-    std::fill(dst + take, dst + n_frames_, 0.0f);  // shorter than the training length: zeros
-  }
+  features::copy_frames(mel, start, n_frames_, out.data());  // zeros past the clip
   const auto& mel_settings = cache_.settings().mel;
   // Onset of the crop in seconds, rounded to 3 decimals as the reference rounds start/fs.
   const double onset = double(start) * mel_settings.hop_length / mel_settings.sample_rate;

@@ -373,15 +373,8 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
       state.first_f1_040_epoch = epoch;
       saved.push_back("f1_040");
     }
-    double next_epoch_kwh = 0;
-    {
-      double sum = 0;
-      int count = 0;
-      for (size_t j = state.epochs.size() > 1 ? 1 : 0; j < state.epochs.size(); ++j, ++count)
-        sum += state.epochs[j].kwh;
-      next_epoch_kwh = count > 0 ? sum / count : 0.0;
-    }
-    stop = report::decide_stop(state.epochs, config.stopping, patience, next_epoch_kwh);
+    stop = report::decide_stop(state.epochs, config.stopping, patience,
+                               report::predicted_next_epoch_kwh(state.epochs));
     if (stop.stop) {
       state.stop_policy = stop.policy;
       state.stop_reason = stop.reason;

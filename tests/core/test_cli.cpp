@@ -1,25 +1,18 @@
 // Runs the greensed binary: exit codes, help, version, config validation.
 #include <gtest/gtest.h>
 
+#include "support/run_command.hpp"
+
 #include <array>
 #include <cstdio>
 #include <string>
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
+using Result = greensed::test::CommandResult;
 
 Result run(const std::string& args) {
-  const std::string command = std::string(GREENSED_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), out};
+  return greensed::test::run_greensed(args);
 }
 
 TEST(Cli, HelpListsSubcommands) {

@@ -2,6 +2,8 @@
 // cached), a second run computes nothing, --dump writes [frames, mels] float32 .npy in [0, 1].
 #include <gtest/gtest.h>
 
+#include "support/run_command.hpp"
+
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -16,19 +18,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace greensed;
 
-struct Result {
-  int code;
-  std::string output;
-};
+using Result = greensed::test::CommandResult;
 
 Result run(const std::string& args) {
-  const std::string command = std::string(GREENSED_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), out};
+  return greensed::test::run_greensed(args);
 }
 
 class FeaturesCommand : public ::testing::Test {

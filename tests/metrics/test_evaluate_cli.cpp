@@ -2,6 +2,8 @@
 // scores pipeline against the reference libraries, and the messages for bad inputs.
 #include <gtest/gtest.h>
 
+#include "support/run_command.hpp"
+
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -12,19 +14,10 @@
 namespace greensed::metrics::testing {
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
+using Result = greensed::test::CommandResult;
 
 Result run(const std::string& args) {
-  const std::string command = std::string(GREENSED_BINARY) + " evaluate " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), out};
+  return greensed::test::run_greensed("evaluate " + args);
 }
 
 std::string inputs(const std::string& dir) {

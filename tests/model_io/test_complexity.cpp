@@ -2,6 +2,8 @@
 // `greensed model-info` command.
 #include <gtest/gtest.h>
 
+#include "support/run_command.hpp"
+
 #include <array>
 #include <cstdio>
 
@@ -123,14 +125,8 @@ TEST(Complexity, RejectsWhatItCannotCount) {
   EXPECT_THROW(complexity(net, 626, 128), core::InputError);
 }
 
-std::pair<int, std::string> run(const std::string& args) {
-  const std::string command = std::string(GREENSED_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), out};
+greensed::test::CommandResult run(const std::string& args) {
+  return greensed::test::run_greensed(args);
 }
 
 TEST(ModelInfo, PrintsTheDcaseNumbersForTheDefaultConfig) {

@@ -1,8 +1,10 @@
 // `greensed synth` end to end: a tiny config produces a DESED tree that the data loader accepts,
 // deterministically for any thread count, and never overwrites audio it did not make.
 #include <gtest/gtest.h>
+
 #include <sndfile.h>
 #include <unistd.h>
+#include "support/run_command.hpp"
 
 #include <array>
 #include <cmath>
@@ -19,19 +21,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace greensed;
 
-struct Result {
-  int code;
-  std::string output;
-};
+using Result = greensed::test::CommandResult;
 
 Result run(const std::string& args) {
-  const std::string command = std::string(GREENSED_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), out};
+  return greensed::test::run_greensed(args);
 }
 
 struct TempDir {

@@ -2,7 +2,9 @@
 // scripts/slurm_local_cluster.sh: submit with `greensed sweep --backend slurm`, wait for the job
 // array, then `greensed report`. Needs root and the Slurm packages; skipped otherwise (label slow).
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "support/run_command.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -16,18 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string output;
-};
+using Result = greensed::test::CommandResult;
 
 Result sh(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), out};
+  return greensed::test::run_shell(command);
 }
 
 TEST(SlurmSweep, TwoRunsThroughAJobArray) {

@@ -33,6 +33,10 @@ StopDecision decide_stop(const std::vector<EpochRecord>& history,
 // since the objective last strictly improved.
 int epochs_without_improvement(const std::vector<EpochRecord>& history);
 
+// The budget policy's estimate of the next epoch's energy: the mean kWh of the epochs so far, the
+// first (warm-up) epoch excluded once there are two or more; 0 before any epoch.
+double predicted_next_epoch_kwh(const std::vector<EpochRecord>& history);
+
 struct ReplayResult {
   std::string name;      // the policy as written
   int stop_epoch = 0;    // last epoch trained under the policy

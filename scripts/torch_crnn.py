@@ -237,16 +237,19 @@ class MeanTeacher:
         self.step_num = 1  # the scheduler counter; the first update runs at max_lr (quirk)
         self.bce, self.mse = nn.BCELoss(), nn.MSELoss()
 
-    def step(self, x, labels, composition):
+    def step(self, x, labels, composition, y_weak=None):
         """One training step on features x [B, F, T] and labels [B, K, T']; composition =
-        [strong, weak, unlabelled] row counts. Returns a dict of the step's numbers."""
+        [strong, weak, unlabelled] row counts. y_weak [n_weak, K], when given, replaces the weak
+        targets derived from labels (the recipe derives them before MixUp, which keeps them soft).
+        Returns a dict of the step's numbers."""
         n_strong, n_weak, _ = composition
         k = self.step_num
         self.student.train()
         self.teacher.train()  # the recipe's teacher runs in train mode (spec §4.6)
         strong_s, weak_s = self.student(x)
         y_strong = labels[:n_strong]
-        y_weak = (labels[n_strong:n_strong + n_weak].sum(-1) > 0).to(x.dtype)
+        if y_weak is None:
+            y_weak = (labels[n_strong:n_strong + n_weak].sum(-1) > 0).to(x.dtype)
         loss_strong = self.bce(strong_s[:n_strong], y_strong)
         loss_weak = self.bce(weak_s[n_strong:n_strong + n_weak], y_weak)
         with torch.no_grad():

@@ -10,7 +10,8 @@ with `greensed evaluate` (psds_eval semantics, DTC = GTC = 0.5), as `greensed tr
 
 Usage (after `greensed synth` and `greensed features` with the same config):
   scripts/torch_train_reference.py --config configs/demo.yaml --epochs 30 --out runs/torch_reference
-Writes OUT/epochs.csv: epoch, step, lr, loss, student and teacher synthetic-validation F1, seconds.
+Writes OUT/epochs.csv: epoch, step, lr, loss, student and teacher synthetic-validation F1, seconds;
+epoch 0 is the untrained model. scripts/compare_learning_curves.py puts it beside a greensed run.
 Debian python3-torch, numpy and python3-yaml only.
 """
 import argparse
@@ -154,6 +155,37 @@ def main():
     log.write("epoch,step,lr,loss,val_synth_f1_student,val_synth_f1_teacher,seconds\n")
     print(f"[torch] {len(synth_x)} synthetic, {len(weak_x)} weak, {len(unl_x)} unlabelled; batch {batch}; "
           f"{steps} steps per epoch", flush=True)
+
+    def validate():
+        """Synthetic-validation intersection F1 of student and teacher, scored by `greensed evaluate`."""
+        f1 = {}
+        for name, model in (("student", student), ("teacher", teacher)):
+            model.eval()
+            rows = []
+            with torch.no_grad():
+                for i in range(0, len(val_files), 16):
+                    strong, _ = model(to_input(val_x[i:i + 16].clone()))
+                    for j, f in enumerate(val_files[i:i + 16]):
+                        rows += decode(strong[j].numpy(), f)
+            model.train()
+            det = os.path.join(args.out, f"{name}_th_0.5.tsv")
+            with open(det, "w") as fd:
+                fd.write("filename\tonset\toffset\tevent_label\n")
+                for r in rows:
+                    fd.write(f"{r[0]}\t{r[1]:.3f}\t{r[2]:.3f}\t{r[3]}\n")
+            js = os.path.join(args.out, f"{name}.json")
+            subprocess.run([args.greensed, "--log-level", "error", "evaluate", "--ground-truth", d["synth_val_tsv"],
+                            "--durations", d["synth_val_dur"], "--detections", det, "--json", js],
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(js) as fj:
+                f1[name] = json.load(fj)["intersection_f1_macro"] or 0.0
+        return f1
+
+    # Epoch 0: the untrained model (initial weights, BatchNorm running statistics at their defaults).
+    f1 = validate()
+    log.write(f"0,0,0,nan,{f1['student']},{f1['teacher']},0\n")
+    log.flush()
+    print(f"[torch] untrained: F1 student {f1['student']:.4f} teacher {f1['teacher']:.4f}", flush=True)
     for epoch in range(1, args.epochs + 1):
         t0 = time.time()
         ps, pw, pu = rng.permutation(len(synth_x)), rng.permutation(len(weak_x)), rng.permutation(len(unl_x))
@@ -174,29 +206,11 @@ def main():
             labels = np.zeros((len(x), 10, 156), np.float32)
             labels[:len(xs)] = ys
             labels[len(xs):len(xs) + len(xw), :, 0] = yw  # weak vector in frame 0 (the recipe's layout)
-            out = mt.step(to_input(x), torch.from_numpy(labels), batch)
+            # The recipe turns weak labels into targets before MixUp, so mixed weak targets stay soft.
+            out = mt.step(to_input(x), torch.from_numpy(labels), batch, y_weak=torch.from_numpy(yw))
             losses.append(out["loss"])
         train_s = time.time() - t0
-        f1 = {}
-        for name, model in (("student", student), ("teacher", teacher)):
-            model.eval()
-            rows = []
-            with torch.no_grad():
-                for i in range(0, len(val_files), 16):
-                    strong, _ = model(to_input(val_x[i:i + 16].clone()))
-                    for j, f in enumerate(val_files[i:i + 16]):
-                        rows += decode(strong[j].numpy(), f)
-            det = os.path.join(args.out, f"{name}_th_0.5.tsv")
-            with open(det, "w") as fd:
-                fd.write("filename\tonset\toffset\tevent_label\n")
-                for r in rows:
-                    fd.write(f"{r[0]}\t{r[1]:.3f}\t{r[2]:.3f}\t{r[3]}\n")
-            js = os.path.join(args.out, f"{name}.json")
-            subprocess.run([args.greensed, "--log-level", "error", "evaluate", "--ground-truth", d["synth_val_tsv"],
-                            "--durations", d["synth_val_dur"], "--detections", det, "--json", js],
-                           check=True, stdout=subprocess.DEVNULL)
-            with open(js) as fj:
-                f1[name] = json.load(fj)["intersection_f1_macro"] or 0.0
+        f1 = validate()
         log.write(f"{epoch},{mt.step_num - 1},{out['lr']},{np.mean(losses)},{f1['student']},{f1['teacher']},"
                   f"{time.time() - t0:.1f}\n")
         log.flush()

@@ -162,8 +162,7 @@ Rule<std::vector<int>> all_positive(size_t n_expected, std::string what) {
 }
 
 // ---- visitors
-// ------------------------------------------------------------------------------------ Each section
-// lists its fields once; parsing, emitting and the known-key list all use the list.
+// Each section lists its fields once; parsing, emitting and the known-key list all use the list.
 
 template <class V>
 void visit(TrainingConfig& c, V& v) {

@@ -233,7 +233,6 @@ void shaver(Noise& n, const EventStyle& s, std::span<float> out) {
 }
 
 // ---- broadband textures
-// --------------------------------------------------------------------------
 
 void frying(Noise& n, const EventStyle& s, std::span<float> out) {
   const size_t N = out.size();
@@ -297,7 +296,6 @@ void running_water(Noise& n, const EventStyle& s, std::span<float> out) {
 }
 
 // ---- impacts and tones
-// ---------------------------------------------------------------------------
 
 void dishes(Noise& n, const EventStyle& s, std::span<float> out) {
   const size_t N = out.size();

@@ -111,7 +111,6 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
   core::write_file_atomic(run_dir + "/config.yaml", core::config_to_yaml(config));
 
   // ---- data and features
-  // -------------------------------------------------------------------------
   const data::DesedSets sets = data::load_desed_sets(config);
   features::FeatureCache cache(config.features.cache_dir, features::cache_settings_from(config));
   const auto& mel = cache.settings().mel;
@@ -122,7 +121,6 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
   CacheFeatureSource eval_source(cache, n_frames, nullptr);
 
   // ---- models and optimiser
-  // ----------------------------------------------------------------------
   model::Crnn student(config.net), teacher(config.net);
   core::RngStream init_rng = core::make_stream(seed, core::RngStreamId::kInit);
   student.init_parameters(init_rng);
@@ -169,7 +167,6 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
       student.n_params());
 
   // ---- energy
-  // ------------------------------------------------------------------------------------
   std::unique_ptr<energy::SystemEnv> env;
   std::unique_ptr<energy::Meter> meter;
   if (config.energy.enabled) {
@@ -297,7 +294,6 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
     if (meter) meter->end(train_win);
 
     // ---- validation
-    // ------------------------------------------------------------------------------
     report::EpochRecord row;
     row.epoch = epoch;
     row.step = state.step;
@@ -350,7 +346,6 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
     row.predicted_total_kwh = predicted;
 
     // ---- checkpoints and stopping
-    // ----------------------------------------------------------------
     state.epoch = epoch;
     state.adam_t = adam.state().step;
     state.dropout_student = dropout_s.state();
@@ -403,7 +398,6 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
   }
 
   // ---- test of the best checkpoint on devtest
-  // ------------------------------------------------------
   nlohmann::json summary;
   summary["run_dir"] = run_dir;
   summary["config"] = config.source_path;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
 #include "greensed/model/safetensors.hpp"
 #include "greensed/report/epochs.hpp"
@@ -67,7 +68,7 @@ size_t count_rows(const fs::path& path) {
   if (!fs::exists(path)) return 0;
   try {
     return greensed::report::read_epochs(path.string()).size();
-  } catch (const std::exception&) {
+  } catch (const greensed::core::InputError&) {
     return 0;
   }
 }

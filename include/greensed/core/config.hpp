@@ -137,8 +137,8 @@ struct StoppingConfig {
   double target_f1 = 0.0;            // stop once the monitored F1 reaches it
   double min_f1_gain_per_kwh = 0.0;  // stop when F1 gained per kWh over the window falls below
   int gain_window = 5;               // epochs
-  double min_relative_improvement =
-      0.0;  // stop when the objective improves by less over the window
+  // Stop when the objective improves by less than this fraction over the window.
+  double min_relative_improvement = 0.0;
 };
 
 // greensed: where and how a run executes.

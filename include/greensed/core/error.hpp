@@ -26,8 +26,8 @@ class InternalError : public std::logic_error {
 
 }  // namespace greensed::core
 
-// Always-on invariant check: GREENSED_CHECK(a.size() == b.size(), "a {} vs b {}", a.size(),
-// b.size());
+// Always-on invariant check, e.g.
+//   GREENSED_CHECK(a.size() == b.size(), "a {} vs b {}", a.size(), b.size());
 #define GREENSED_CHECK(condition, ...)                                      \
   do {                                                                      \
     if (!(condition)) [[unlikely]] {                                        \

@@ -61,7 +61,6 @@ class BatchSampler {
 std::vector<int> batch_sizes_from_config(const std::vector<int>& training_batch_size);
 
 // ---- MixUp
-// ---------------------------------------------------------------------------------------
 
 enum class MixupMode { kNone, kSoft, kHard };
 // "soft" | "hard" | "none" (training.mixup); throws InputError naming the key otherwise.

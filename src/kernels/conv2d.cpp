@@ -14,22 +14,26 @@ void im2col_3x3(const float* x, int c_in, int t, int f, float* col) {
   for (int ci = 0; ci < c_in; ++ci) {
     const float* xc = x + ci * tf;
     for (int ky = 0; ky < 3; ++ky) {
+      // Rows ti whose source row ts = ti + ky − 1 exists.
+      const int t_lo = std::max(0, 1 - ky), t_hi = std::min(t, t + 1 - ky);
       for (int kx = 0; kx < 3; ++kx) {
         float* row = col + (int64_t(ci) * 9 + ky * 3 + kx) * tf;
         const int dx = kx - 1;
         const int f_lo = std::max(0, -dx), f_hi = std::min(f, f - dx);
-        for (int ti = 0; ti < t; ++ti) {
-          float* dst = row + int64_t(ti) * f;
-          const int ts = ti + ky - 1;
-          if (ts < 0 || ts >= t) {
-            std::memset(dst, 0, sizeof(float) * f);
-            continue;
-          }
-          const float* src = xc + int64_t(ts) * f + dx;
-          if (f_lo > 0) dst[0] = 0.0f;
-          if (f_hi < f) dst[f - 1] = 0.0f;
-          std::memcpy(dst + f_lo, src + f_lo, sizeof(float) * (f_hi - f_lo));
+        if (t_hi <= t_lo || f_hi <= f_lo) {
+          std::memset(row, 0, sizeof(float) * tf);
+          continue;
         }
+        std::memset(row, 0, sizeof(float) * t_lo * f);
+        std::memset(row + int64_t(t_hi) * f, 0, sizeof(float) * (t - t_hi) * f);
+        // The shifted plane is one contiguous run of x: copy it at once (not row by row, which
+        // costs a call per 2..128 floats), then clear the border column that wrapped around.
+        const int64_t j0 = int64_t(t_lo) * f + f_lo, j1 = int64_t(t_hi - 1) * f + f_hi;
+        std::memcpy(row + j0, xc + j0 + (ky - 1) * f + dx, sizeof(float) * (j1 - j0));
+        if (f_lo > 0)
+          for (int ti = t_lo; ti < t_hi; ++ti) row[int64_t(ti) * f] = 0.0f;
+        if (f_hi < f)
+          for (int ti = t_lo; ti < t_hi; ++ti) row[int64_t(ti) * f + f - 1] = 0.0f;
       }
     }
   }
@@ -92,6 +96,16 @@ inline float at(const float* x, int t, int f, int ti, int fi) {
   return (ti < 0 || ti >= t || fi < 0 || fi >= f) ? 0.0f : x[int64_t(ti) * f + fi];
 }
 }  // namespace
+
+void im2col_3x3_reference(const float* x, int c_in, int t, int f, float* col) {
+  const int64_t tf = int64_t(t) * f;
+  for (int ci = 0; ci < c_in; ++ci)
+    for (int k = 0; k < 9; ++k)
+      for (int ti = 0; ti < t; ++ti)
+        for (int fi = 0; fi < f; ++fi)
+          col[(int64_t(ci) * 9 + k) * tf + int64_t(ti) * f + fi] =
+              at(x + ci * tf, t, f, ti + k / 3 - 1, fi + k % 3 - 1);
+}
 
 void conv3x3_forward_reference(const float* x, const float* w, const float* bias, int c_in,
                                int c_out, int t, int f, float* y) {

@@ -6,6 +6,7 @@
 
 #include "greensed/kernels/dropout.hpp"
 #include "greensed/kernels/math.hpp"
+#include "greensed/kernels/simd.hpp"
 
 namespace greensed::kernels {
 namespace {
@@ -27,11 +28,10 @@ inline void mask_row(const uint64_t* bits, int64_t first, int len, float scale, 
     i += nb;
   }
 }
-}  // namespace
 
-void glu_dropout_avgpool_forward(const float* lin, const float* x, const uint64_t* keep_bits,
-                                 float keep_scale, int c, int t, int f, int pt, int pf,
-                                 float* out) {
+void glu_dropout_avgpool_forward_scalar(const float* lin, const float* x, const uint64_t* keep_bits,
+                                        float keep_scale, int c, int t, int f, int pt, int pf,
+                                        float* out) {
   const int to = t / pt, fo = f / pf;
   const int64_t tf = int64_t(t) * f;
   const float inv = 1.0f / float(pt * pf);
@@ -60,9 +60,9 @@ void glu_dropout_avgpool_forward(const float* lin, const float* x, const uint64_
   }
 }
 
-void glu_dropout_avgpool_backward(const float* grad_out, const float* lin, const float* x,
-                                  const uint64_t* keep_bits, float keep_scale, int c, int t, int f,
-                                  int pt, int pf, float* grad_lin, float* grad_x) {
+void glu_dropout_avgpool_backward_scalar(const float* grad_out, const float* lin, const float* x,
+                                         const uint64_t* keep_bits, float keep_scale, int c, int t,
+                                         int f, int pt, int pf, float* grad_lin, float* grad_x) {
   const int to = t / pt, fo = f / pf;
   const int64_t tf = int64_t(t) * f;
   const float inv = 1.0f / float(pt * pf);
@@ -97,6 +97,159 @@ void glu_dropout_avgpool_backward(const float* grad_out, const float* lin, const
       }
     }
   }
+}
+
+#if GREENSED_SIMD_WIDTH > 0
+// One pooled output segment: rows lin/x + k·stride for k < pt, `len` covered elements (a multiple
+// of pf ∈ {1, 2}); element index of row 0's first element = e0 (for the keep bits).
+void forward_segment(const float* lin, const float* x, int64_t stride, int pt, int64_t len, int pf,
+                     const uint64_t* bits, int64_t e0, float keep_scale, float inv, float* out) {
+  using namespace simd;
+  constexpr int W = kWidth;
+  if (bits == nullptr) keep_scale = 1.0f;  // no dropout: the scale is not applied either
+  const Vec vinv = set1(inv);
+  const int step = pf * W;  // inputs per vector of outputs
+  for (int64_t i = 0; i < len; i += step) {
+    const int n = int(std::min<int64_t>(step, len - i));
+    Vec acc[2] = {set1(0.0f), set1(0.0f)};
+    for (int k = 0; k < pt; ++k) {
+      const int64_t o = k * stride + i;
+      const uint64_t kb = bits ? keep_window(bits, e0 + o, n) : ~uint64_t(0);
+      for (int h = 0; h < pf; ++h) {
+        const int nh = std::max(0, std::min(W, n - h * W));
+        const Vec l = load(lin + o + h * W, nh), xv = load(x + o + h * W, nh);
+        acc[h] = add(acc[h], keep_scaled(mul(l, sigmoid(xv)), kb >> (h * W), keep_scale));
+      }
+    }
+    const Vec s = pf == 2 ? pair_sums(acc[0], acc[1]) : acc[0];
+    store(out + i / pf, mul(s, vinv), n / pf);
+  }
+}
+
+// Backward over `len` covered elements whose pooled gradient is g[i / pf] (pf ∈ {1, 2}), then
+// zeros up to `len_all` (elements the floor dropped).
+void backward_segment(const float* g, const float* lin, const float* x, int64_t len,
+                      int64_t len_all, int pf, const uint64_t* bits, int64_t e0, float keep_scale,
+                      float inv, float* gl, float* gx) {
+  using namespace simd;
+  constexpr int W = kWidth;
+  if (bits == nullptr) keep_scale = 1.0f;  // no dropout: the scale is not applied either
+  const Vec vinv = set1(inv), one = set1(1.0f);
+  for (int64_t i = 0; i < len; i += W) {
+    const int n = int(std::min<int64_t>(W, len - i));
+    const Vec ge = mul(pf == 2 ? each_twice(g + i / 2, n) : load(g + i, n), vinv);
+    const uint64_t kb = bits ? keep_window(bits, e0 + i, n) : ~uint64_t(0);
+    const Vec gd = keep_scaled(ge, kb, keep_scale);
+    const Vec s = sigmoid(load(x + i, n));
+    const Vec lv = load(lin + i, n);  // read before gl (which may alias lin) is written
+    store(gx + i, mul(mul(mul(gd, lv), s), sub(one, s)), n);
+    store(gl + i, mul(gd, s), n);
+  }
+  if (len_all > len) {
+    std::fill(gx + len, gx + len_all, 0.0f);
+    std::fill(gl + len, gl + len_all, 0.0f);
+  }
+}
+#endif
+}  // namespace
+
+void glu_dropout_avgpool_forward(const float* lin, const float* x, const uint64_t* keep_bits,
+                                 float keep_scale, int c, int t, int f, int pt, int pf,
+                                 float* out) {
+#if GREENSED_SIMD_WIDTH > 0
+  if (pf == 1 || pf == 2) {
+    const int to = t / pt, fo = f / pf;
+    const int64_t tf = int64_t(t) * f;
+    const float inv = 1.0f / float(pt * pf);
+    for (int ci = 0; ci < c; ++ci) {
+      const int64_t plane = int64_t(ci) * tf;
+      float* o = out + int64_t(ci) * to * fo;
+      if (pt == 1 && f % pf == 0) {  // the pooled plane is one contiguous run of the input's
+        forward_segment(lin + plane, x + plane, 0, 1, tf, pf, keep_bits, plane, keep_scale, inv, o);
+        continue;
+      }
+      for (int oi = 0; oi < to; ++oi) {
+        const int64_t row = plane + int64_t(oi) * pt * f;
+        forward_segment(lin + row, x + row, f, pt, int64_t(fo) * pf, pf, keep_bits, row, keep_scale,
+                        inv, o + int64_t(oi) * fo);
+      }
+    }
+    return;
+  }
+#endif
+  glu_dropout_avgpool_forward_scalar(lin, x, keep_bits, keep_scale, c, t, f, pt, pf, out);
+}
+
+void glu_dropout_avgpool_backward(const float* grad_out, const float* lin, const float* x,
+                                  const uint64_t* keep_bits, float keep_scale, int c, int t, int f,
+                                  int pt, int pf, float* grad_lin, float* grad_x) {
+#if GREENSED_SIMD_WIDTH > 0
+  if (pf == 1 || pf == 2) {
+    const int to = t / pt, fo = f / pf;
+    const int64_t tf = int64_t(t) * f;
+    const float inv = 1.0f / float(pt * pf);
+    for (int ci = 0; ci < c; ++ci) {
+      const int64_t plane = int64_t(ci) * tf;
+      const float* g = grad_out + int64_t(ci) * to * fo;
+      if (pt == 1 && f % pf == 0) {
+        backward_segment(g, lin + plane, x + plane, tf, tf, pf, keep_bits, plane, keep_scale, inv,
+                         grad_lin + plane, grad_x + plane);
+        continue;
+      }
+      for (int ti = 0; ti < t; ++ti) {
+        const int64_t row = plane + int64_t(ti) * f;
+        const int64_t covered = ti / pt < to ? int64_t(fo) * pf : 0;
+        backward_segment(g + int64_t(ti / pt) * fo, lin + row, x + row, covered, f, pf, keep_bits,
+                         row, keep_scale, inv, grad_lin + row, grad_x + row);
+      }
+    }
+    return;
+  }
+#endif
+  glu_dropout_avgpool_backward_scalar(grad_out, lin, x, keep_bits, keep_scale, c, t, f, pt, pf,
+                                      grad_lin, grad_x);
+}
+
+void glu_dropout_avgpool_forward_reference(const float* lin, const float* x,
+                                           const uint64_t* keep_bits, float keep_scale, int c,
+                                           int t, int f, int pt, int pf, float* out) {
+  const int to = t / pt, fo = f / pf;
+  for (int ci = 0; ci < c; ++ci)
+    for (int oi = 0; oi < to; ++oi)
+      for (int oj = 0; oj < fo; ++oj) {
+        double s = 0.0;
+        for (int a = 0; a < pt; ++a)
+          for (int q = 0; q < pf; ++q) {
+            const int64_t e = (int64_t(ci) * t + oi * pt + a) * f + oj * pf + q;
+            const bool keep = keep_bits == nullptr || ((keep_bits[e >> 6] >> (e & 63)) & 1u);
+            const double scale = keep_bits == nullptr ? 1.0 : keep_scale;
+            const double sig = 1.0 / (1.0 + std::exp(-double(x[e])));
+            s += keep ? double(lin[e]) * sig * scale : 0.0;
+          }
+        out[(int64_t(ci) * to + oi) * fo + oj] = float(s / (pt * pf));
+      }
+}
+
+void glu_dropout_avgpool_backward_reference(const float* grad_out, const float* lin, const float* x,
+                                            const uint64_t* keep_bits, float keep_scale, int c,
+                                            int t, int f, int pt, int pf, float* grad_lin,
+                                            float* grad_x) {
+  const int to = t / pt, fo = f / pf;
+  for (int ci = 0; ci < c; ++ci)
+    for (int ti = 0; ti < t; ++ti)
+      for (int fi = 0; fi < f; ++fi) {
+        const int64_t e = (int64_t(ci) * t + ti) * f + fi;
+        const bool covered = ti / pt < to && fi / pf < fo;
+        const bool keep = keep_bits == nullptr || ((keep_bits[e >> 6] >> (e & 63)) & 1u);
+        const double g = covered && keep
+                             ? double(grad_out[(int64_t(ci) * to + ti / pt) * fo + fi / pf]) /
+                                   (pt * pf) * (keep_bits == nullptr ? 1.0 : keep_scale)
+                             : 0.0;
+        const double sig = 1.0 / (1.0 + std::exp(-double(x[e])));
+        const double lv = lin[e];
+        grad_x[e] = float(g * lv * sig * (1.0 - sig));
+        grad_lin[e] = float(g * sig);
+      }
 }
 
 void glu_forward_reference(const float* x, const float* w, const float* b, int c, int64_t n,

@@ -121,6 +121,51 @@ TEST_P(GluDropoutPool, FusedMatchesComposedReferences) {
   EXPECT_LT(max_rel_error(gb, gb_ref), 1e-4);
 }
 
+// The fused kernels (vector path where the build has one, scalar otherwise) against their
+// plain-loop twins on random shapes: odd T and F (floor), pooling 1..3, rows shorter and longer
+// than a vector, keep bits crossing word boundaries at every offset.
+TEST(GluDropoutPoolRandom, FusedMatchesPlainLoopTwinOnRandomShapes) {
+  core::RngStream shapes(2026, uint64_t(core::RngStreamId::kTest));
+  for (int trial = 0; trial < 60; ++trial) {
+    const int pt = 1 + int(shapes.uniform(0.0, 3.0)), pf = 1 + int(shapes.uniform(0.0, 3.0));
+    const int c = 1 + int(shapes.uniform(0.0, 6.0));
+    const int t = pt + int(shapes.uniform(0.0, 40.0)), f = pf + int(shapes.uniform(0.0, 70.0));
+    const bool with_dropout = shapes.uniform(0.0, 1.0) < 0.7;
+    SCOPED_TRACE(::testing::Message() << "c=" << c << " t=" << t << " f=" << f << " pt=" << pt
+                                      << " pf=" << pf << " dropout=" << with_dropout);
+    const int64_t n = int64_t(c) * t * f;
+    const int64_t n_out = int64_t(c) * (t / pt) * (f / pf);
+    const auto lin = random_vector(n, 100 + trial), x = random_vector(n, 200 + trial, -6.0f, 6.0f);
+    const auto gout = random_vector(n_out, 300 + trial);
+    std::vector<uint64_t> bits(dropout_words(n));
+    dropout_keep_bits(core::RngStream(9, 3), 0, n, 0.5f, bits.data());
+    const uint64_t* keep = with_dropout ? bits.data() : nullptr;
+    const float scale = 2.0f;  // ignored without keep bits
+
+    std::vector<float> out(n_out), out_ref(n_out);
+    glu_dropout_avgpool_forward(lin.data(), x.data(), keep, scale, c, t, f, pt, pf, out.data());
+    glu_dropout_avgpool_forward_reference(lin.data(), x.data(), keep, scale, c, t, f, pt, pf,
+                                          out_ref.data());
+    EXPECT_LT(max_rel_error(out, out_ref), 2e-6);
+
+    // Poisoned outputs: every element must be written (zeros where the floor drops it).
+    std::vector<float> gl(n, std::nanf("")), gx(n, std::nanf("")), gl_ref(n), gx_ref(n);
+    glu_dropout_avgpool_backward(gout.data(), lin.data(), x.data(), keep, scale, c, t, f, pt, pf,
+                                 gl.data(), gx.data());
+    glu_dropout_avgpool_backward_reference(gout.data(), lin.data(), x.data(), keep, scale, c, t, f,
+                                           pt, pf, gl_ref.data(), gx_ref.data());
+    EXPECT_LT(max_rel_error(gl, gl_ref), 2e-6);
+    EXPECT_LT(max_rel_error(gx, gx_ref), 2e-6);
+
+    // grad_lin may alias lin.
+    std::vector<float> in_place = lin, gx2(n);
+    glu_dropout_avgpool_backward(gout.data(), in_place.data(), x.data(), keep, scale, c, t, f, pt,
+                                 pf, in_place.data(), gx2.data());
+    EXPECT_EQ(in_place, gl);
+    EXPECT_EQ(gx2, gx);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, GluDropoutPool,
     ::testing::Values(GluShape{4, 6, 8, 2, 2, true},

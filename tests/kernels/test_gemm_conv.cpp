@@ -62,6 +62,22 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Conv3x3,
                                            ConvShape{8, 16, 5, 2}, ConvShape{4, 4, 3, 1},
                                            ConvShape{2, 3, 1, 5}));
 
+// A pure copy: equal to the plain-loop twin bit for bit, on random shapes down to 1×1 planes
+// (every border case of the contiguous-run copy) and with poisoned output.
+TEST(Im2col, MatchesPlainLoopTwinOnRandomShapes) {
+  core::RngStream shapes(77, uint64_t(core::RngStreamId::kTest));
+  for (int trial = 0; trial < 80; ++trial) {
+    const int c_in = 1 + int(shapes.uniform(0.0, 4.0));
+    const int t = 1 + int(shapes.uniform(0.0, 12.0)), f = 1 + int(shapes.uniform(0.0, 40.0));
+    SCOPED_TRACE(::testing::Message() << "c_in=" << c_in << " t=" << t << " f=" << f);
+    const auto x = random_vector(int64_t(c_in) * t * f, 500 + trial);
+    std::vector<float> col(int64_t(c_in) * 9 * t * f, std::nanf("")), ref(col.size());
+    im2col_3x3(x.data(), c_in, t, f, col.data());
+    im2col_3x3_reference(x.data(), c_in, t, f, ref.data());
+    EXPECT_EQ(col, ref);
+  }
+}
+
 TEST(Im2col, Col2imIsItsAdjoint) {
   // <im2col(x), c> == <x, col2im(c)> for random x, c.
   const int c_in = 3, t = 6, f = 5;

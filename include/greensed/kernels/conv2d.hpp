@@ -8,6 +8,8 @@ namespace greensed::kernels {
 
 // col[(ci·9 + ky·3 + kx), t·F + f] = x[ci, t + ky − 1, f + kx − 1] (0 outside).
 void im2col_3x3(const float* x, int c_in, int t, int f, float* col);
+// Plain-loop twin: col[(ci·9 + ky·3 + kx)·T·F + t·F + f] = x[ci, t + ky − 1, f + kx − 1] or 0.
+void im2col_3x3_reference(const float* x, int c_in, int t, int f, float* col);
 // x[ci, t + ky − 1, f + kx − 1] += col[...] (the adjoint of im2col_3x3).
 void col2im_3x3_add(const float* col, int c_in, int t, int f, float* x);
 

@@ -4,7 +4,8 @@
 // axis at every (t, f); the caller computes it with one GEMM):
 //   g   = lin ⊙ σ(x)                          (the gate is the sigmoid of the INPUT)
 //   d   = g ⊙ keep·scale                      (inverted dropout; keep bits as in dropout.hpp,
-//                                              element index c·T·F + t·F + f; null = no dropout)
+//                                              element index c·T·F + t·F + f; null = no dropout,
+//                                              and then keep_scale is ignored)
 //   out = AvgPool2d(kernel = stride = (pt, pf), floor)(d)   → [C, T/pt, F/pf]
 #pragma once
 
@@ -21,6 +22,17 @@ void glu_dropout_avgpool_forward(const float* lin, const float* x, const uint64_
 void glu_dropout_avgpool_backward(const float* grad_out, const float* lin, const float* x,
                                   const uint64_t* keep_bits, float keep_scale, int c, int t, int f,
                                   int pt, int pf, float* grad_lin, float* grad_x);
+
+// Plain-loop twins of the two fused kernels (double accumulation, std::exp): what the vector
+// paths (simd.hpp) and the scalar fallback are tested against.
+void glu_dropout_avgpool_forward_reference(const float* lin, const float* x,
+                                           const uint64_t* keep_bits, float keep_scale, int c,
+                                           int t, int f, int pt, int pf, float* out);
+// Writes (does not add) grad_lin and grad_x, like the fused kernel.
+void glu_dropout_avgpool_backward_reference(const float* grad_out, const float* lin, const float* x,
+                                            const uint64_t* keep_bits, float keep_scale, int c,
+                                            int t, int f, int pt, int pf, float* grad_lin,
+                                            float* grad_x);
 
 // Plain-loop twins of each piece (one batch item).
 // out = W·x + b then ⊙ σ(x): [C, N].

@@ -10,6 +10,8 @@ Each batch size runs in its own process so that its peak RSS is its own. Prints 
 (the format of `greensed bench step`, minus gflops), after the per-step times.
 
 Usage: scripts/bench_torch_step.py [--batch-sizes 4 8 16 32 48] [--steps 3] [--threads 2]
+       [--compile]   (torch.compile the student's and the teacher's forward; PyTorch >= 2;
+                      the warm-up step compiles and is not timed)
 Debian's torch uses oneDNN and its own BLAS; OPENBLAS_CORETYPE is set anyway (if unset, from the
 CPU flags) so both programs run under the same environment.
 """
@@ -34,7 +36,7 @@ def default_coretype():
     return None
 
 
-def run_one(batch, n_steps, threads, seed):
+def run_one(batch, n_steps, threads, seed, compile_forward=False):
     import torch  # imported here so that the parent process stays small
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,6 +47,11 @@ def run_one(batch, n_steps, threads, seed):
     student = tc.CRNN()  # PyTorch's default initialisation, dropout 0.5 as in the recipe
     teacher = tc.CRNN()
     teacher.load_state_dict(student.state_dict())
+    if compile_forward:
+        # The modules stay the same objects (parameters, state_dict, EMA unchanged); only their
+        # forward runs compiled.
+        student.forward = torch.compile(student.forward)
+        teacher.forward = torch.compile(teacher.forward)
     mt = tc.MeanTeacher(student, teacher, rampup_length=5900)
     composition = [batch // 4, batch // 4, batch // 2]
     times = []
@@ -69,24 +76,28 @@ def main():
     parser.add_argument("--steps", type=int, default=3, help="timed steps (after one warm-up)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the forward of student and teacher")
     args = parser.parse_args()
     for b in args.batch_sizes + ([args.batch_size] if args.batch_size else []):
         if b < 4 or b % 4:
             parser.error(f"batch size {b}: must be a multiple of 4 (1/4 strong, 1/4 weak, 1/2 "
                          "unlabelled)")
     if args.batch_size:
-        run_one(args.batch_size, args.steps, args.threads, args.seed)
+        run_one(args.batch_size, args.steps, args.threads, args.seed, args.compile)
         return 0
     env = dict(os.environ)
     if "OPENBLAS_CORETYPE" not in env and default_coretype():
         env["OPENBLAS_CORETYPE"] = default_coretype()
     import torch  # noqa: F401  (only to print the version)
-    print(f"# torch {torch.__version__}, {args.threads} threads, OPENBLAS_CORETYPE="
+    print(f"# torch {torch.__version__}{' + torch.compile' if args.compile else ''}, "
+          f"{args.threads} threads, OPENBLAS_CORETYPE="
           f"{env.get('OPENBLAS_CORETYPE', '')}", flush=True)
     for b in args.batch_sizes:
         result = subprocess.run([sys.executable, os.path.abspath(__file__), "--batch-sizes",
                                  str(b), "--batch-size", str(b), "--steps", str(args.steps),
-                                 "--threads", str(args.threads), "--seed", str(args.seed)],
+                                 "--threads", str(args.threads), "--seed", str(args.seed)]
+                                + (["--compile"] if args.compile else []),
                                 env=env)
         if result.returncode != 0:
             return result.returncode

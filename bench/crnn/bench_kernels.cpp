@@ -3,6 +3,7 @@
 // `_reference` twins are timed alongside where they are fast enough to matter.
 // Run: build/bench/crnn/bench_crnn_kernels [--benchmark_filter=Conv]
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
 #include <cstdlib>
 #include <vector>
@@ -126,6 +127,24 @@ void BM_GruDirectionForward(benchmark::State& state) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_GruDirectionForward)->Arg(4)->Arg(48)->Unit(benchmark::kMillisecond);
+
+// The machine's sgemm peak: OpenBLAS on a square 2048³ product with the thread count as the
+// argument (the yardstick the step's GFLOP/s is compared against; scripts/compare_step_speed.sh).
+void BM_SgemmPeak(benchmark::State& state) {
+  constexpr int n = 2048;
+  const auto a = random_vector(size_t(n) * n, 4), b = random_vector(size_t(n) * n, 5);
+  std::vector<float> c(size_t(n) * n);
+  const int previous = openblas_get_num_threads();
+  openblas_set_num_threads(int(state.range(0)));
+  for (auto _ : state) {
+    gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  openblas_set_num_threads(previous);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SgemmPeak)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace greensed::kernels

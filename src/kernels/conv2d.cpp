@@ -39,25 +39,45 @@ void im2col_3x3(const float* x, int c_in, int t, int f, float* col) {
   }
 }
 
-void col2im_3x3_add(const float* col, int c_in, int t, int f, float* x) {
+void col2im_3x3_add(float* col, int c_in, int t, int f, float* x) {
   const int64_t tf = int64_t(t) * f;
   for (int ci = 0; ci < c_in; ++ci) {
     float* xc = x + ci * tf;
     for (int ky = 0; ky < 3; ++ky) {
+      const int t_lo = std::max(0, 1 - ky), t_hi = std::min(t, t + 1 - ky);
       for (int kx = 0; kx < 3; ++kx) {
-        const float* row = col + (int64_t(ci) * 9 + ky * 3 + kx) * tf;
+        float* row = col + (int64_t(ci) * 9 + ky * 3 + kx) * tf;
         const int dx = kx - 1;
         const int f_lo = std::max(0, -dx), f_hi = std::min(f, f - dx);
-        for (int ti = 0; ti < t; ++ti) {
-          const int ts = ti + ky - 1;
-          if (ts < 0 || ts >= t) continue;
-          const float* src = row + int64_t(ti) * f;
-          float* dst = xc + int64_t(ts) * f + dx;
-          for (int fi = f_lo; fi < f_hi; ++fi) dst[fi] += src[fi];
-        }
+        if (t_hi <= t_lo || f_hi <= f_lo) continue;
+        // The adjoint of im2col's contiguous copy: one contiguous add over the shifted plane.
+        // The border column would land on the neighbouring row's far end, so it is zeroed in
+        // the (scratch) col first: adding +0 leaves x unchanged, and each x element still
+        // receives its terms in the same (ci, ky, kx) order as the row-by-row loop.
+        if (f_lo > 0)
+          for (int ti = t_lo; ti < t_hi; ++ti) row[int64_t(ti) * f] = 0.0f;
+        if (f_hi < f)
+          for (int ti = t_lo; ti < t_hi; ++ti) row[int64_t(ti) * f + f - 1] = 0.0f;
+        const int64_t j0 = int64_t(t_lo) * f + f_lo, j1 = int64_t(t_hi - 1) * f + f_hi;
+        float* __restrict dst = xc + (ky - 1) * f + dx;
+        const float* __restrict src = row;
+        for (int64_t j = j0; j < j1; ++j) dst[j] += src[j];
       }
     }
   }
+}
+
+void col2im_3x3_add_reference(const float* col, int c_in, int t, int f, float* x) {
+  const int64_t tf = int64_t(t) * f;
+  for (int ci = 0; ci < c_in; ++ci)
+    for (int k = 0; k < 9; ++k)
+      for (int ti = 0; ti < t; ++ti)
+        for (int fi = 0; fi < f; ++fi) {
+          const int ts = ti + k / 3 - 1, fs = fi + k % 3 - 1;
+          if (ts < 0 || ts >= t || fs < 0 || fs >= f) continue;
+          x[ci * tf + int64_t(ts) * f + fs] +=
+              col[(int64_t(ci) * 9 + k) * tf + int64_t(ti) * f + fi];
+        }
 }
 
 void conv3x3_forward(const float* x, const float* w, const float* bias, int c_in, int c_out, int t,

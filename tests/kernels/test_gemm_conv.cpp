@@ -78,13 +78,29 @@ TEST(Im2col, MatchesPlainLoopTwinOnRandomShapes) {
   }
 }
 
+// Same terms in the same order per element: equal to the plain-loop twin bit for bit.
+TEST(Im2col, Col2imMatchesPlainLoopTwinOnRandomShapes) {
+  core::RngStream shapes(78, uint64_t(core::RngStreamId::kTest));
+  for (int trial = 0; trial < 80; ++trial) {
+    const int c_in = 1 + int(shapes.uniform(0.0, 4.0));
+    const int t = 1 + int(shapes.uniform(0.0, 12.0)), f = 1 + int(shapes.uniform(0.0, 40.0));
+    SCOPED_TRACE(::testing::Message() << "c_in=" << c_in << " t=" << t << " f=" << f);
+    const auto col = random_vector(int64_t(c_in) * 9 * t * f, 600 + trial);
+    const auto x0 = random_vector(int64_t(c_in) * t * f, 700 + trial);
+    std::vector<float> x = x0, x_ref = x0, scratch = col;
+    col2im_3x3_add(scratch.data(), c_in, t, f, x.data());
+    col2im_3x3_add_reference(col.data(), c_in, t, f, x_ref.data());
+    EXPECT_EQ(x, x_ref);
+  }
+}
+
 TEST(Im2col, Col2imIsItsAdjoint) {
   // <im2col(x), c> == <x, col2im(c)> for random x, c.
   const int c_in = 3, t = 6, f = 5;
   const auto x = random_vector(c_in * t * f, 20), c = random_vector(c_in * 9 * t * f, 21);
-  std::vector<float> col(c.size()), back(x.size(), 0.0f);
+  std::vector<float> col(c.size()), back(x.size(), 0.0f), c_scratch = c;
   im2col_3x3(x.data(), c_in, t, f, col.data());
-  col2im_3x3_add(c.data(), c_in, t, f, back.data());
+  col2im_3x3_add(c_scratch.data(), c_in, t, f, back.data());
   double lhs = 0.0, rhs = 0.0;
   for (size_t i = 0; i < c.size(); ++i) lhs += double(col[i]) * c[i];
   for (size_t i = 0; i < x.size(); ++i) rhs += double(x[i]) * back[i];

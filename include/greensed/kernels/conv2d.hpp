@@ -10,8 +10,11 @@ namespace greensed::kernels {
 void im2col_3x3(const float* x, int c_in, int t, int f, float* col);
 // Plain-loop twin: col[(ci·9 + ky·3 + kx)·T·F + t·F + f] = x[ci, t + ky − 1, f + kx − 1] or 0.
 void im2col_3x3_reference(const float* x, int c_in, int t, int f, float* col);
-// x[ci, t + ky − 1, f + kx − 1] += col[...] (the adjoint of im2col_3x3).
-void col2im_3x3_add(const float* col, int c_in, int t, int f, float* x);
+// x[ci, t + ky − 1, f + kx − 1] += col[...] (the adjoint of im2col_3x3). col is scratch: its
+// border columns are overwritten with zeros.
+void col2im_3x3_add(float* col, int c_in, int t, int f, float* x);
+// Plain-loop twin (col untouched); adds each x element's terms in the same (ci, ky, kx) order.
+void col2im_3x3_add_reference(const float* col, int c_in, int t, int f, float* x);
 
 // y = conv(x) + bias (=).
 void conv3x3_forward(const float* x, const float* w, const float* bias, int c_in, int c_out, int t,

@@ -40,13 +40,17 @@ thread_set=()
 key() { "$greensed" config --config "$config" | sed -n "s/^  $1: *//p" | head -1 | tr -d '"'; }
 n_clips=$(( $(key n_synth_train) + $(key n_synth_val) + $(key n_weak) + $(key n_unlabeled) + $(key n_test) ))
 
-timed() {  # label, command...: runs it under /usr/bin/time and prints wall/user/sys/clips per s
-  local label=$1; shift
+timed() {  # label, clips (0: none), command...: runs it under /usr/bin/time; wall/user/sys/(clips/s)
+  local label=$1 clips=$2; shift 2
   local log; log=$(mktemp)
   /usr/bin/time -f '%e %U %S %M' -o "$log" "$@"
   read -r wall user sys rss_kb <"$log"; rm -f "$log"
-  awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" -v n="$n_clips" -v r="$rss_kb" \
-    'BEGIN { printf "%-9s wall %8.1f s  user %8.1f s  sys %7.1f s  %7.1f clips/s  (%.0f%% of 2 cores busy, peak RSS %.0f MB)\n", l, w, u, s, n / w, 100 * (u + s) / (2 * w), r / 1024 }'
+  awk -v l="$label" -v w="$wall" -v u="$user" -v s="$sys" -v n="$clips" -v r="$rss_kb" \
+    -v c="$(nproc)" 'BEGIN {
+      rate = ""
+      if (n > 0) rate = sprintf("  %.1f clips/s", n / w)
+      printf "%-9s wall %8.1f s  user %8.1f s  sys %7.1f s%s  (%.0f%% of %d cores busy, peak RSS %.0f MB)\n",
+        l, w, u, s, rate, 100 * (u + s) / (c * w), c, r / 1024 }'
 }
 
 echo "# $(date -u +%FT%TZ) $config ($n_clips clips), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -58,7 +62,7 @@ if [ ! -f "$synth_tsv" ]; then
       "$greensed synth --config $config && $greensed features --config $config)" >&2
     exit 2
   fi
-  timed synth "$greensed" synth --config "$config"
+  timed synth "$n_clips" "$greensed" synth --config "$config"
 fi
 if [ ! -d "$cache_dir" ] || [ -z "$(ls -A "$cache_dir" 2>/dev/null)" ]; then
   if [ "$make_data" = 0 ]; then
@@ -66,10 +70,10 @@ if [ ! -d "$cache_dir" ] || [ -z "$(ls -A "$cache_dir" 2>/dev/null)" ]; then
       "$greensed features --config $config (or pass --make-data)" >&2
     exit 2
   fi
-  timed features "$greensed" features --config "$config" "${thread_set[@]}"
+  timed features "$n_clips" "$greensed" features --config "$config" "${thread_set[@]}"
 fi
 
-timed train "$greensed" train --config "$config" --run-dir "$run_dir" \
+timed train 0 "$greensed" train --config "$config" --run-dir "$run_dir" \
   --set "training.n_epochs=$epochs" "${thread_set[@]}"
 
 csv="$run_dir/epochs.csv"
@@ -84,7 +88,8 @@ awk -F, '
   NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i; next }
   {
     steps = $col["step"] - prev; prev = $col["step"]
-    printf "| %5d | %5d | %7.1f | %6.3f | %12.1f | %12.1f | %10s |\n", $col["epoch"], steps,
-      $col["train_s"], steps > 0 ? $col["train_s"] / steps : 0, $col["val_s"], $col["wall_s"],
-      $col["loss_total"]
+    per_step = 0
+    if (steps > 0) per_step = $col["train_s"] / steps
+    printf "| %5d | %5d | %7.1f | %6.3f | %12.1f | %12.1f | %10.4f |\n", $col["epoch"], steps,
+      $col["train_s"], per_step, $col["val_s"], $col["wall_s"], $col["loss_total"]
   }' "$csv"

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "greensed/core/error.hpp"
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/kernels/math.hpp"
+#include "greensed/kernels/simd.hpp"
 
 namespace greensed::kernels {
 
@@ -80,8 +82,106 @@ void col2im_3x3_add_reference(const float* col, int c_in, int t, int f, float* x
         }
 }
 
+#if GREENSED_SIMD_WIDTH == 16
+namespace {
+// Direct 3×3 convolution, AVX-512: for each output row, a tile of CB output channels × NV vectors
+// of 16 frequency bins lives in registers while every (ci, ky, kx) term is added in that order;
+// the shifted input rows are masked loads (zero padding = masked-off lanes), so nothing is copied
+// (no im2col, no GEMM packing). w is [C_out, C_in, 9]; the sums start from the bias (0 if null).
+template <int NV, int CB>
+void direct_conv(const float* x, const float* w, const float* bias, int c_in, int c_out, int t,
+                 int f, float* y) {
+  const int64_t tf = int64_t(t) * f;
+  constexpr int kChunk = NV * 16;
+  for (int ti = 0; ti < t; ++ti) {
+    for (int f0 = 0; f0 < f; f0 += kChunk) {
+      __mmask16 in_mask[NV][3], out_mask[NV];
+      for (int v = 0; v < NV; ++v) {
+        uint32_t om = 0, im[3] = {0, 0, 0};
+        for (int l = 0; l < 16; ++l) {
+          const int fi = f0 + v * 16 + l;
+          if (fi >= f) continue;
+          om |= 1u << l;
+          for (int kx = 0; kx < 3; ++kx)
+            if (fi + kx - 1 >= 0 && fi + kx - 1 < f) im[kx] |= 1u << l;
+        }
+        out_mask[v] = __mmask16(om);
+        for (int kx = 0; kx < 3; ++kx) in_mask[v][kx] = __mmask16(im[kx]);
+      }
+      for (int co0 = 0; co0 < c_out; co0 += CB) {
+        const int cb = std::min(CB, c_out - co0);
+        const float* wc[CB];
+        for (int c = 0; c < CB; ++c) wc[c] = w + int64_t(std::min(co0 + c, c_out - 1)) * c_in * 9;
+        __m512 acc[CB][NV];
+        for (int c = 0; c < CB; ++c) {
+          const int co = std::min(co0 + c, c_out - 1);
+          for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_set1_ps(bias ? bias[co] : 0.0f);
+        }
+        for (int ci = 0; ci < c_in; ++ci) {
+          for (int ky = 0; ky < 3; ++ky) {
+            const int ts = ti + ky - 1;
+            if (ts < 0 || ts >= t) continue;
+            const float* src = x + ci * tf + int64_t(ts) * f + f0;
+            for (int kx = 0; kx < 3; ++kx) {
+              __m512 xv[NV];
+              for (int v = 0; v < NV; ++v)
+                xv[v] = _mm512_maskz_loadu_ps(in_mask[v][kx], src + v * 16 + kx - 1);
+              const int k = ci * 9 + ky * 3 + kx;
+#pragma GCC unroll 16
+              for (int c = 0; c < CB; ++c) {
+                const __m512 wv = _mm512_set1_ps(wc[c][k]);
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; ++v) acc[c][v] = _mm512_fmadd_ps(wv, xv[v], acc[c][v]);
+              }
+            }
+          }
+        }
+        for (int c = 0; c < cb; ++c)
+          for (int v = 0; v < NV; ++v)
+            _mm512_mask_storeu_ps(y + (co0 + c) * tf + int64_t(ti) * f + f0 + v * 16, out_mask[v],
+                                  acc[c][v]);
+      }
+    }
+  }
+}
+
+void direct_dispatch(const float* x, const float* w, const float* bias, int c_in, int c_out, int t,
+                     int f, float* y) {
+  // 2 vectors × 8 channels: the best of the tiles tried on the recipe's block 2 (4×6, 4×4, 2×8,
+  // 2×12) on an AVX-512 Xeon; narrower rows take one vector × 16 channels.
+  if (f >= 32)
+    direct_conv<2, 8>(x, w, bias, c_in, c_out, t, f, y);
+  else
+    direct_conv<1, 16>(x, w, bias, c_in, c_out, t, f, y);
+}
+}  // namespace
+#endif
+
+bool conv3x3_direct_available() {
+  return GREENSED_SIMD_WIDTH == 16;
+}
+
+bool conv3x3_use_direct(int c_in, int c_out, int f) {
+  (void)c_out;
+  return conv3x3_direct_available() && c_in >= kConvDirectMinCin && f >= kConvDirectMinF;
+}
+
+void conv3x3_direct_forward(const float* x, const float* w, const float* bias, int c_in, int c_out,
+                            int t, int f, float* y) {
+#if GREENSED_SIMD_WIDTH == 16
+  direct_dispatch(x, w, bias, c_in, c_out, t, f, y);
+#else
+  (void)x, (void)w, (void)bias, (void)c_in, (void)c_out, (void)t, (void)f, (void)y;
+  GREENSED_CHECK(false, "conv3x3_direct_forward needs an AVX-512 build");
+#endif
+}
+
 void conv3x3_forward(const float* x, const float* w, const float* bias, int c_in, int c_out, int t,
                      int f, float* col, float* y) {
+  if (conv3x3_use_direct(c_in, c_out, f)) {
+    conv3x3_direct_forward(x, w, bias, c_in, c_out, t, f, y);
+    return;
+  }
   const int tf = t * f;
   im2col_3x3(x, c_in, t, f, col);
   for (int co = 0; co < c_out; ++co)

@@ -4,6 +4,8 @@
 // C_in·9·T·F floats. Kernels allocate nothing.
 #pragma once
 
+#include <cstdint>
+
 namespace greensed::kernels {
 
 // col[(ci·9 + ky·3 + kx), t·F + f] = x[ci, t + ky − 1, f + kx − 1] (0 outside).
@@ -16,7 +18,23 @@ void col2im_3x3_add(float* col, int c_in, int t, int f, float* x);
 // Plain-loop twin (col untouched); adds each x element's terms in the same (ci, ky, kx) order.
 void col2im_3x3_add_reference(const float* col, int c_in, int t, int f, float* x);
 
-// y = conv(x) + bias (=).
+// Direct (register-tiled, no im2col, no GEMM packing) 3×3 convolution, AVX-512 builds only:
+// y = conv(x) + bias (bias may be null). Each output element sums its C_in·9 terms in
+// (ci, ky, kx) order after the bias: a different association than im2col + GEMM, so results
+// differ from it by float rounding (the test states the error against the double reference).
+bool conv3x3_direct_available();
+// Where it wins (bench_crnn_kernels, one thread, an AVX-512 Xeon, recipe shapes): block 2
+// (16 → 32 channels, 313 × 64) forward 2.5–3.0 ms against 3.6–4.2 ms for im2col + GEMM. With one
+// input channel (block 1) the 9-term sums do not amortise the tile, and at F ≤ 32 or in the
+// transposed (data-gradient) direction im2col + GEMM was as fast or faster.
+constexpr int kConvDirectMinCin = 8;
+constexpr int kConvDirectMinF = 64;
+// Whether conv3x3_forward takes the direct path.
+bool conv3x3_use_direct(int c_in, int c_out, int f);
+void conv3x3_direct_forward(const float* x, const float* w, const float* bias, int c_in, int c_out,
+                            int t, int f, float* y);
+
+// y = conv(x) + bias (=); the direct path where conv3x3_use_direct says so, else im2col + GEMM.
 void conv3x3_forward(const float* x, const float* w, const float* bias, int c_in, int c_out, int t,
                      int f, float* col, float* y);
 void conv3x3_forward_reference(const float* x, const float* w, const float* bias, int c_in,

@@ -130,7 +130,7 @@ int run_energy(const std::vector<std::string>& args) {
     throw;
   }
   std::filesystem::create_directories(out_dir);
-  meter->set_checkpoint(out_dir + "/energy_checkpoint.json", cfg.checkpoint_interval_s);
+  meter->set_checkpoint(out_dir + "/energy_checkpoint.json");
   meter->start();
   ::close(go[1]);  // let the command run
 

@@ -17,7 +17,11 @@ std::vector<std::string> flag_names(uint32_t flags) {
                                  "generic_tdp",
                                  "intensity_default",
                                  "no_gpu_energy",
-                                 "resumed"};
+                                 "resumed",
+                                 "unclosed",
+                                 "missing_domain",
+                                 "all_visible_gpus",
+                                 "gpu_power_fallback"};
   std::vector<std::string> names;
   for (int b = 0; b < int(sizeof kNames / sizeof kNames[0]); ++b) {
     if (flags & (1u << b)) names.push_back(kNames[b]);

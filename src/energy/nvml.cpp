@@ -323,6 +323,8 @@ NvmlSource::NvmlSource(INvml& nvml, const GpuMapping& mapping,
     } else {
       cand.reason = "neither the energy counter nor power can be read: " + nvml_.error_string(erc);
       ++n_without_energy_;
+      problems_.push_back(
+          {fmt::format("{} (nvml:{}, {})", dev.name, idx, dev.pci_bus_id), cand.reason});
       candidates.push_back(cand);
       continue;
     }
@@ -367,8 +369,23 @@ void NvmlSource::sample(const TickContext& ctx, std::vector<Delta>& out) {
       const int rc = nvml_.total_energy_mj(idx, &mj);
       if (rc != kNvmlSuccess) {
         out[i].add(g.tracker.read_error());
+        // Integrate power meanwhile: used only if the counter does not come back.
+        unsigned mw = 0;
+        if (nvml_.power_mw(idx, &mw) == kNvmlSuccess) {
+          g.pending_uj += g.pending.add_sample(mw * 1e-3, ctx.t_ns);
+        }
+        if (++g.failures >= kCounterFailuresBeforeFallback && g.pending.started()) {
+          g.counter = false;
+          g.power = g.pending;
+          out[i].uj += g.pending_uj;
+          out[i].flags |= kFlagGpuPowerFallback;
+          g.pending_uj = 0;
+        }
       } else {
         out[i].add(g.tracker.update(int64_t(mj) * 1000, ctx.t_ns));
+        g.failures = 0;
+        g.pending = PowerIntegrator();
+        g.pending_uj = 0;
       }
     } else {
       unsigned mw = 0;
@@ -378,6 +395,7 @@ void NvmlSource::sample(const TickContext& ctx, std::vector<Delta>& out) {
         out[i].flags |= kFlagReadError;
       } else {
         out[i].uj += g.power.add_sample(mw * 1e-3, ctx.t_ns);
+        if (g.failures > 0) out[i].flags |= kFlagGpuPowerFallback;
       }
     }
     unsigned u = 0;

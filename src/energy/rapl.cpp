@@ -382,7 +382,14 @@ PerfRaplSource::PerfRaplSource(const IFileSystem& fs, IPerf& perf, const std::st
       }
       if (!opened.empty()) {
         c.decision = "chosen";
-        c.reason = "64-bit wrap-free perf count on " + opened;
+        if (!c.reason.empty()) {
+          // Some packages opened, others did not: keep the failure in the record (it used to be
+          // overwritten, and that socket went missing unflagged).
+          missing_ += fmt::format("{}{}: {}", missing_.empty() ? "" : "; ", ev.name, c.reason);
+          c.decision = "chosen (partial)";
+        }
+        c.reason = "64-bit wrap-free perf count on " + opened +
+                   (c.reason.empty() ? "" : "; MISSING: " + c.reason);
       }
     }
     candidates.push_back(c);

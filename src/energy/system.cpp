@@ -1,5 +1,7 @@
 #include "greensed/energy/system.hpp"
 
+#include "greensed/energy/env.hpp"
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -170,6 +172,30 @@ bool parse_int64(const std::string& text, int64_t* value) {
   if (errno != 0 || *end != '\0') return false;
   *value = v;
   return true;
+}
+
+}  // namespace greensed::energy
+
+// ---- SystemEnv (declared in env.hpp): the production implementations bundled for a Meter --------
+namespace greensed::energy {
+
+std::unique_ptr<SystemEnv> SystemEnv::create(const core::EnergyConfig& config) {
+  auto env = std::unique_ptr<SystemEnv>(new SystemEnv());
+  env->nvml_ = load_nvml(config.nvml_library, &env->nvml_problem_);
+  if (env->nvml_) env->cuda_ = load_cuda_driver();
+  return env;
+}
+
+MeterEnv SystemEnv::env() const {
+  MeterEnv e;
+  e.fs = &fs_;
+  e.clock = &clock_;
+  e.perf = const_cast<RealPerf*>(&perf_);
+  e.nvml = nvml_.get();
+  e.nvml_problem = nvml_problem_;
+  e.cuda = cuda_.get();
+  if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) e.cuda_visible_devices = v;
+  return e;
 }
 
 }  // namespace greensed::energy

@@ -14,6 +14,7 @@
 
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/energy/start_report.hpp"
 
 #ifndef GREENSED_ENERGY_VERSION
 #define GREENSED_ENERGY_VERSION "0"
@@ -134,7 +135,14 @@ std::map<std::string, std::string> row_values(const Meter& meter, const WindowRe
   const double total_kwh = cpu_kwh + gpu_kwh + ram_kwh;
   const double emissions = total_kwh * meter.intensity().g_per_kwh / 1000.0;
   const double d = r.duration_s > 0 ? r.duration_s : 0.0;
-  const Memory mem = memory_now(meter);
+  // Memory in use: the mean over the report's samples (a run mean for the run row), else now.
+  Memory mem;
+  if (r.ram_used_gib_mean >= 0) {
+    mem.used_gib = r.ram_used_gib_mean;
+    mem.percent = r.ram_percent_mean;
+  } else {
+    mem = memory_now(meter);
+  }
   std::map<std::string, std::string> v;
   v["timestamp"] = local_timestamp(r.wall_end_s);
   v["project_name"] = cfg.project_name;
@@ -240,20 +248,81 @@ void write_task_csv(const std::string& path, const Meter& meter, const std::stri
   core::write_file_atomic(path, text);
 }
 
+namespace {
+
+// One energy_windows.csv line for `r`; `parent` and `phase` by name.
+std::string window_line(const Meter& meter, const WindowReport& r, const std::string& run_id,
+                        const std::string& parent, const std::string& phase) {
+  const size_t n_gpu = meter.gpus().size();
+  const std::string kind = r.kind == WindowKind::kRun ? "run" : r.name;
+  const std::string index = r.epoch >= 0 ? std::to_string(r.epoch) : "";
+  std::string line =
+      fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}", run_id, csv_field(r.name),
+                  csv_field(kind), index, csv_field(parent), csv_field(phase), index,
+                  r.wall_start_s > 0 ? local_timestamp(r.wall_start_s) : "",
+                  r.wall_end_s > 0 ? local_timestamp(r.wall_end_s) : "", py_float(r.duration_s),
+                  py_float(r.cpu_uj * 1e-6), py_float(r.dram_uj * 1e-6), py_float(r.ram_uj * 1e-6),
+                  meter.gpus().empty() ? "" : py_float(r.gpu_uj * 1e-6));
+  for (size_t g = 0; g < n_gpu; ++g) {
+    line += "," + (g < r.gpu_device_uj.size() ? py_float(r.gpu_device_uj[g] * 1e-6) : "");
+  }
+  line += fmt::format(
+      ",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},,{},{},{},{},{},{},{}\n",
+      py_float(r.total_uj * 1e-6), py_float(r.total_kwh), py_float(r.total_kwh_pue),
+      py_float(r.emissions_kg), r.cpu_method, r.dram_method, r.ram_method, r.gpu_method,
+      flags_text(r.flags), r.wraps, r.resets, r.drops, r.samples, py_float(r.cpu_attr_j),
+      py_float(r.ram_attr_j), r.cpu_util_mean >= 0 ? py_float(r.cpu_util_mean) : "",
+      r.gpu_util_mean >= 0 ? py_float(r.gpu_util_mean / 100.0) : "", py_float(r.cc_cpu_kwh),
+      py_float(r.cc_gpu_kwh), py_float(r.cc_ram_kwh), py_float(r.cc_total_kwh), r.total_uj);
+  return line;
+}
+
+// Rows written by earlier processes of a resumed run, re-laid onto `header` by column name.
+std::string carried_rows(const std::string& carried_csv, const std::string& header) {
+  if (carried_csv.empty()) return "";
+  std::istringstream in(carried_csv);
+  std::string first;
+  std::getline(in, first);
+  const auto from = split_csv_line(first), to = split_csv_line(header);
+  std::string out, line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (first == header) {
+      out += line + "\n";
+      continue;
+    }
+    const auto f = split_csv_line(line);
+    std::map<std::string, std::string> v;
+    for (size_t k = 0; k < from.size() && k < f.size(); ++k) v[from[k]] = f[k];
+    std::string l;
+    for (size_t k = 0; k < to.size(); ++k) l += (k ? "," : "") + csv_field(v[to[k]]);
+    out += l + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string windows_csv(const Meter& meter) {
   const auto reports = meter.window_reports();
   const size_t n_gpu = meter.gpus().size();
   std::string h =
-      "run_id,window,parent,phase,epoch,t_start_wall,t_end_wall,duration_s,cpu_J,dram_J,ram_J,"
-      "gpu_J";
+      "run_id,window,kind,index,parent,phase,epoch,t_start_wall,t_end_wall,duration_s,cpu_J,"
+      "dram_J,ram_J,gpu_J";
   for (size_t g = 0; g < n_gpu; ++g) h += fmt::format(",gpu{}_J", meter.gpus()[g].index);
   h += ",total_J,total_kWh,total_kWh_pue,emissions_kg,cpu_method,dram_method,ram_method,"
        "gpu_method,flags,wraps,resets,drops,samples,cpu_attr_J,dram_attr_J,gpu_attr_J,"
        "cpu_util_mean,gpu_util_mean,cc_equiv_cpu_kWh,cc_equiv_gpu_kWh,cc_equiv_ram_kWh,"
-       "cc_equiv_total_kWh\n";
+       "cc_equiv_total_kWh,total_uJ";
   std::map<int, const WindowReport*> by_id;
   for (const auto& r : reports) by_id[r.id] = &r;
-  std::string out = h;
+  // Earlier processes of a resumed run first, then the energy this process found discarded by
+  // the interruption (its own row, parent run, in no epoch), then this process's windows.
+  std::string out = h + "\n" + carried_rows(meter.carried_windows_csv(), h);
+  const WindowReport discarded = meter.discarded_report();
+  if (discarded.total_uj != 0 || discarded.duration_s > 0) {
+    out += window_line(meter, discarded, meter.run_id(), "run", "");
+  }
   for (const auto& r : reports) {
     std::string phase;
     for (const WindowReport* w = &r; w;) {
@@ -266,24 +335,7 @@ std::string windows_csv(const Meter& meter) {
     }
     const std::string parent =
         r.parent >= 0 && by_id.count(r.parent) ? by_id[r.parent]->name : std::string();
-    std::string line = fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{}", meter.run_id(), csv_field(r.name), csv_field(parent),
-        csv_field(phase), r.epoch >= 0 ? std::to_string(r.epoch) : "",
-        local_timestamp(r.wall_start_s), local_timestamp(r.wall_end_s), py_float(r.duration_s),
-        py_float(r.cpu_uj * 1e-6), py_float(r.dram_uj * 1e-6), py_float(r.ram_uj * 1e-6),
-        meter.gpus().empty() ? "" : py_float(r.gpu_uj * 1e-6));
-    for (size_t g = 0; g < n_gpu; ++g) {
-      line += "," + (g < r.gpu_device_uj.size() ? py_float(r.gpu_device_uj[g] * 1e-6) : "");
-    }
-    line += fmt::format(
-        ",{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},,{},{},{},{},{},{}\n",
-        py_float(r.total_uj * 1e-6), py_float(r.total_kwh), py_float(r.total_kwh_pue),
-        py_float(r.emissions_kg), r.cpu_method, r.dram_method, r.ram_method, r.gpu_method,
-        flags_text(r.flags), r.wraps, r.resets, r.drops, r.samples, py_float(r.cpu_attr_j),
-        py_float(r.ram_attr_j), r.cpu_util_mean >= 0 ? py_float(r.cpu_util_mean) : "",
-        r.gpu_util_mean >= 0 ? py_float(r.gpu_util_mean / 100.0) : "", py_float(r.cc_cpu_kwh),
-        py_float(r.cc_gpu_kwh), py_float(r.cc_ram_kwh), py_float(r.cc_total_kwh));
-    out += line;
+    out += window_line(meter, r, meter.run_id(), parent, phase);
   }
   return out;
 }
@@ -337,6 +389,9 @@ std::string meta_json(const Meter& meter, const std::string& extra) {
               {"read_errors", run.errors},
               {"samples", run.samples},
               {"carried_kWh", uj_to_kwh(run.carried_uj)},
+              {"discarded_by_interruption_kWh", uj_to_kwh(run.discarded_uj)},
+              {"discarded_by_interruption_s", run.discarded_s},
+              {"ram_used_gib_mean", run.ram_used_gib_mean},
               {"cpu_attributed_J", run.cpu_attr_j},
               {"cpu_attributed_capacity_J", run.cpu_attr_capacity_j},
               {"ram_attributed_J", run.ram_attr_j},
@@ -352,6 +407,24 @@ std::string meta_json(const Meter& meter, const std::string& extra) {
        "GPUs (0 for GPUs without one); RAM: 3/8 W per GiB x duration; x PUE; joule-derived "
        "values use CodeCarbon's 2.77778e-7 J->kWh"}};
   j["greensed_best_estimate_kWh"] = run.total_kwh_pue;
+  // Which window is which: the run covers everything from the meter's start to its stop (set-up,
+  // checkpoints, test, work discarded by interruptions); the epochs only their own windows.
+  const EpochAccounting acc = meter.epoch_accounting();
+  j["epoch_accounting"] = {
+      {"n_epochs", acc.n_epochs},
+      {"epochs_J", acc.epochs_uj * 1e-6},
+      {"outside_epochs_J", acc.outside_uj * 1e-6},
+      {"run_J", acc.total_uj * 1e-6},
+      {"epochs_uJ", acc.epochs_uj},
+      {"outside_epochs_uJ", acc.outside_uj},
+      {"run_uJ", acc.total_uj},
+      {"epochs_s", acc.epochs_s},
+      {"outside_epochs_s", acc.outside_s},
+      {"how",
+       "epochs_uJ = sum of the epoch windows; outside_epochs_uJ = sum of the gaps between them "
+       "(each a difference of two meter snapshots) plus what earlier processes of a resumed run "
+       "spent outside their epochs; run_uJ = the run window"}};
+  j["start_report"] = start_report(meter).lines;
   ordered_json channels = ordered_json::array();
   for (const auto& i : meter.channels()) {
     channels.push_back({{"name", i.name},
@@ -460,7 +533,9 @@ std::string write_outputs(const Meter& meter, const std::string& out_dir,
 
 std::string summary_text(const Meter& meter) {
   const WindowReport r = meter.run_report();
-  std::string s = fmt::format("energy of the run: {:.1f} s, {:.6f} kWh", r.duration_s, r.total_kwh);
+  std::string s = fmt::format(
+      "energy of the run (the whole metered time, set-up and test included): {:.1f} s, {:.6f} kWh",
+      r.duration_s, r.total_kwh);
   if (meter.config().pue != 1.0)
     s += fmt::format(" ({:.6f} kWh with PUE {})", r.total_kwh_pue, meter.config().pue);
   s += "\n";
@@ -468,9 +543,11 @@ std::string summary_text(const Meter& meter) {
     bool estimated = false;
     std::string how;
     for (const auto& i : meter.channels()) {
-      const bool match =
-          i.component == c ||
-          (c == Component::kRam && i.component == Component::kDram && r.dram_method != "none");
+      // The RAM line's channels: the model when it is the method, else the measured DRAM.
+      const bool match = c == Component::kRam
+                             ? (method == "rapl-dram" ? i.component == Component::kDram
+                                                      : i.component == Component::kRam)
+                             : i.component == c;
       if (match && i.role == Role::kSelected) {
         estimated |= i.estimated;
         if (how.empty()) how = i.detail;
@@ -478,15 +555,36 @@ std::string summary_text(const Meter& meter) {
     }
     std::string t = fmt::format("  {:<4} {:.6f} kWh  {} {}", label, uj_to_kwh(uj),
                                 estimated ? "ESTIMATE by" : "measured by", method);
+    if (c == Component::kCpu && estimated && method.find("cpu-load") != std::string::npos) {
+      t += " (whole-machine CPU load: every process on the machine, not only this run)";
+    }
     if (estimated && !how.empty()) t += fmt::format("\n         ({})", how);
     return t + "\n";
   };
   s += line("cpu", Component::kCpu, r.cpu_uj, r.cpu_method);
   s += line("ram", Component::kRam, r.ram_uj, r.ram_method);
-  if (meter.gpus().empty()) {
-    s += "  gpu  none tracked\n";
-  } else {
-    s += line("gpu", Component::kGpu, r.gpu_uj, r.gpu_method);
+  if (r.ram_method != "rapl-dram" && r.dram_method != "none") {
+    s += fmt::format("  dram {:.6f} kWh  measured by {} (reported alone, not in the total)\n",
+                     uj_to_kwh(r.dram_uj), r.dram_method);
+  }
+  if (!meter.gpus().empty()) s += line("gpu", Component::kGpu, r.gpu_uj, r.gpu_method);
+  for (const auto& p : meter.gpu_problems()) {
+    s += fmt::format("  gpu  NOT MEASURED: {}: {}\n", p.device, p.reason);
+  }
+  if (meter.gpus().empty() && meter.gpu_problems().empty()) s += "  gpu  none found\n";
+  const EpochAccounting acc = meter.epoch_accounting();
+  if (acc.n_epochs > 0) {
+    s += fmt::format(
+        "  of the run: {} epoch windows {:.6f} kWh, outside them {:.6f} kWh (set-up, "
+        "checkpoints, test{})\n",
+        acc.n_epochs, uj_to_kwh(acc.epochs_uj), uj_to_kwh(acc.outside_uj),
+        r.discarded_uj > 0 ? ", discarded work" : "");
+  }
+  if (r.discarded_uj > 0) {
+    s += fmt::format(
+        "  work discarded by the interruption: {:.6f} kWh over {:.1f} s (in the run total, in no "
+        "epoch)\n",
+        uj_to_kwh(r.discarded_uj), r.discarded_s);
   }
   if (r.cpu_attr_j > 0 || r.ram_attr_j > 0) {
     s += fmt::format(

@@ -173,7 +173,7 @@ TrainResult run_training(const core::Config& config, const TrainOptions& options
     env = energy::SystemEnv::create(config.energy);
     meter = std::make_unique<energy::Meter>(config.energy, env->env());
     if (resuming && !state.meter_json.empty()) meter->restore(state.meter_json);
-    meter->set_checkpoint(run_dir + "/energy_checkpoint.json", 60.0);
+    meter->set_checkpoint(run_dir + "/energy_checkpoint.json");
     meter->start();
   }
 

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -134,6 +136,7 @@ class FakePerf final : public IPerf {
  public:
   int open(uint32_t, uint64_t config, int cpu) override {
     if (open_error) return -open_error;
+    if (cpu == fail_cpu) return -EACCES;
     handles.push_back({config, cpu});
     counts.push_back(0);
     return int(handles.size()) - 1;
@@ -143,6 +146,7 @@ class FakePerf final : public IPerf {
   std::vector<std::pair<uint64_t, int>> handles;
   std::vector<uint64_t> counts;
   int open_error = 0, read_error = 0, closed = 0;
+  int fail_cpu = -1;  // opens on this CPU fail with EACCES (one package of several)
 };
 
 inline void make_perf_pmu(const std::string& perf_root, const std::string& cpumask,
@@ -243,6 +247,7 @@ inline MeterEnv fake_env(const IFileSystem& fs, const IClock& clock, IPerf* perf
   e.nvml_problem = nvml ? "" : "no NVML in this test";
   e.cuda = cuda;
   e.threaded = false;
+  e.announce = false;
   e.track_pid = 4242;
   return e;
 }

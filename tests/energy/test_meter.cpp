@@ -251,10 +251,11 @@ TEST(MeterCrashSafety, CheckpointSurvivesAKill) {
     SteadyClock clock;
     auto cfg = rig.config();
     cfg.measure_power_secs = 0.02;
+    cfg.checkpoint_interval_s = 0.05;  // energy.checkpoint_interval_s is what the meter uses
     MeterEnv env = fake_env(rig.fs, clock, nullptr, nullptr);
     env.threaded = true;
     Meter meter(cfg, env);
-    meter.set_checkpoint(ckpt, 0.05);
+    meter.set_checkpoint(ckpt);
     meter.start();
     for (;;) ::pause();
   }

@@ -155,9 +155,12 @@ TEST(EnergyWindowsCsv, ColumnsAndConservation) {
   std::getline(in, line);
   const auto h = split_csv_line(line);
   EXPECT_EQ(h[0], "run_id");
-  EXPECT_EQ(h[12], "gpu0_J");
-  EXPECT_EQ(h[13], "gpu1_J");
-  EXPECT_EQ(h.back(), "cc_equiv_total_kWh");
+  EXPECT_EQ(h[1], "window");
+  EXPECT_EQ(h[2], "kind");
+  EXPECT_EQ(h[3], "index");
+  EXPECT_EQ(h[14], "gpu0_J");
+  EXPECT_EQ(h[15], "gpu1_J");
+  EXPECT_EQ(h.back(), "total_uJ");
   std::vector<std::map<std::string, std::string>> rows;
   while (std::getline(in, line)) {
     const auto f = split_csv_line(line);
@@ -168,6 +171,8 @@ TEST(EnergyWindowsCsv, ColumnsAndConservation) {
   }
   ASSERT_EQ(rows.size(), 5u);  // run, phase, 3 epochs
   EXPECT_EQ(rows[2]["phase"], "train");
+  EXPECT_EQ(rows[2]["kind"], "epoch");
+  EXPECT_EQ(rows[0]["kind"], "run");
   EXPECT_EQ(rows[2]["parent"], "train");
   EXPECT_EQ(rows[2]["cpu_method"], "rapl-powercap");
   EXPECT_EQ(rows[2]["gpu_method"], "nvml-energy");

@@ -23,6 +23,10 @@ enum Flag : uint32_t {
   kFlagIntensityDefault = 1u << 10,   // world-average carbon intensity
   kFlagNoGpuEnergy = 1u << 11,        // a GPU was found but its energy cannot be read
   kFlagResumed = 1u << 12,            // totals include energy carried from a killed run
+  kFlagUnclosed = 1u << 13,           // a window still open at the end: closed by the meter
+  kFlagMissingDomain = 1u << 14,      // a package or GPU was found but is not counted
+  kFlagAllVisibleGpus = 1u << 15,     // no gpu_ids: every visible GPU (idle or not) is summed in
+  kFlagGpuPowerFallback = 1u << 16,   // a GPU energy counter failed mid-run: power polling since
 };
 std::vector<std::string> flag_names(uint32_t flags);
 std::string flags_text(uint32_t flags);  // "reset|glitch" or ""
@@ -89,7 +93,6 @@ class PowerIntegrator {
   // starting point.
   int64_t add_sample(double power_w, int64_t t_ns);
   bool started() const { return have_last_; }
-  double last_power() const { return last_w_; }
 
  private:
   double remainder_uj_ = 0.0;
@@ -103,9 +106,6 @@ int64_t perf_count_to_uj(uint64_t count);
 
 inline double uj_to_kwh(int64_t uj) {
   return double(uj) / 3.6e12;
-}
-inline double uj_to_j(int64_t uj) {
-  return double(uj) * 1e-6;
 }
 
 }  // namespace greensed::energy

@@ -30,6 +30,7 @@
 
 #include "greensed/core/config.hpp"
 #include "greensed/energy/attribution.hpp"
+#include "greensed/energy/env.hpp"
 #include "greensed/energy/intensity.hpp"
 #include "greensed/energy/models.hpp"
 #include "greensed/energy/nvml.hpp"
@@ -39,37 +40,7 @@
 
 namespace greensed::energy {
 
-// What the meter needs from the machine; tests pass fakes, production uses SystemEnv.
-struct MeterEnv {
-  const IFileSystem* fs = nullptr;
-  const IClock* clock = nullptr;
-  IPerf* perf = nullptr;     // nullptr = no perf fallback
-  INvml* nvml = nullptr;     // nullptr = no NVIDIA GPU measurement
-  std::string nvml_problem;  // why nvml is nullptr, for energy_meta.json
-  const ICudaQuery* cuda = nullptr;
-  std::optional<std::string> cuda_visible_devices;  // the environment variable, if set
-  bool threaded = true;                             // false: only tick()/mark() sample (tests)
-  int track_pid = 0;                                // 0 = this process
-  bool track_descendants = false;
-};
-
-// Owns the production implementations (real files, steady clock, perf, NVML by dlopen, CUDA).
-class SystemEnv {
- public:
-  static std::unique_ptr<SystemEnv> create(const core::EnergyConfig& config);
-  MeterEnv env() const;
-
- private:
-  RealFileSystem fs_;
-  SteadyClock clock_;
-  RealPerf perf_;
-  std::unique_ptr<INvml> nvml_;
-  std::string nvml_problem_;
-  std::unique_ptr<ICudaQuery> cuda_;
-};
-
 enum class WindowKind { kRun, kPhase, kEpoch, kCustom };
-const char* window_kind_name(WindowKind k);
 
 // Cumulative state of one channel; windows are differences of two of these.
 struct ChannelTotals {
@@ -77,14 +48,16 @@ struct ChannelTotals {
   double attr_busy_uj = 0.0;      // × CPU busy share (cpu channels) or PSS share (dram/ram)
   double attr_capacity_uj = 0.0;  // × CPU capacity share (cpu channels)
   int32_t wraps = 0, resets = 0, glitches = 0, drops = 0, errors = 0;
-  std::array<int32_t, 16> flag_counts{};  // samples that raised each flag bit
+  std::array<int32_t, 32> flag_counts{};  // samples that raised each flag bit
 };
 
 struct Snapshot {
   int64_t t_ns = 0;
   int64_t wall_s = 0;
   int64_t samples = 0;
-  uint64_t cpu_busy = 0, cpu_total = 0;  // /proc/stat ticks
+  uint64_t cpu_busy = 0, cpu_total = 0;                  // /proc/stat ticks
+  double ram_used_gib_sum = 0.0, ram_percent_sum = 0.0;  // /proc/meminfo at each sample
+  int64_t ram_n = 0;
   double gpu_util_sum = 0.0;
   int64_t gpu_util_n = 0;
   std::vector<ChannelTotals> channels;
@@ -111,8 +84,23 @@ struct WindowReport {
   // What CodeCarbon 2.3.4 would have reported (kWh, × PUE, its 2.77778e-7 J→kWh constant on
   // counter-derived components).
   double cc_cpu_kwh = 0.0, cc_gpu_kwh = 0.0, cc_ram_kwh = 0.0, cc_total_kwh = 0.0;
-  // Energy carried from a killed run (run report only).
+  // Mean memory in use over the window (MemTotal - MemAvailable at each sample); -1 = unknown.
+  double ram_used_gib_mean = -1.0, ram_percent_mean = -1.0;
+  // Run report only: energy carried from the earlier processes of a resumed run (all of it), and
+  // the part of it that was work discarded by an interruption (metered after the last training
+  // checkpoint, redone by the resumed run: in the run total, in no epoch).
   int64_t carried_uj = 0;
+  int64_t discarded_uj = 0;
+  double discarded_s = 0.0;
+};
+
+// How the run total splits into epoch windows and the time outside them (set-up, checkpoints,
+// test, work discarded by interruptions). Each part is a difference of meter snapshots, so
+// epochs_uj + outside_uj == run total exactly.
+struct EpochAccounting {
+  int n_epochs = 0;
+  int64_t epochs_uj = 0, outside_uj = 0, total_uj = 0;
+  double epochs_s = 0.0, outside_s = 0.0;
 };
 
 class Meter {
@@ -133,28 +121,45 @@ class Meter {
   // Samples every channel now and returns the snapshot (window boundaries use it).
   Snapshot mark();
 
-  // Windows nest under the innermost open one. `epoch` is recorded for kEpoch windows.
+  // Windows nest under the innermost open one. `epoch` is the window's index (the epoch number for
+  // kEpoch windows, -1 = none).
   int begin(const std::string& name, WindowKind kind, int epoch = -1);
   WindowReport end(int window_id);
+  // The innermost open window with this name and index (-1 = any index); -1 when none.
+  int find_open(const std::string& name, int index) const;
+  // A closed window keeps the report it had when it ended: a later demotion changes the run and
+  // the windows still open, never what was already reported (epochs.csv) for a closed one.
   WindowReport report(int window_id) const;          // closed windows, or open ones up to now
   WindowReport run_report() const;                   // the run so far (+ carried energy)
   std::vector<WindowReport> window_reports() const;  // every closed window, run first
 
-  // Projection of the whole run after each epoch window (kEpoch) that ended.
+  // Projection of the whole run after each epoch window (kEpoch) that ended; the first available
+  // one (after epoch 2) is kept for energy_meta.json beside the final actual. Epochs carried by
+  // restore() count as done.
   Prediction predict(int total_epochs) const;
-  // With the planned epoch count known, every epoch end logs the projection, and the first one
-  // (after epoch 2) is kept for energy_meta.json beside the final actual.
-  void set_total_epochs(int n) { total_epochs_ = n; }
-  std::optional<Prediction> first_prediction() const { return first_prediction_; }
-  const EpochPredictor& predictor() const { return predictor_; }
+  std::optional<Prediction> first_prediction() const {
+    std::lock_guard lock(mutex_);
+    return first_prediction_;
+  }
+  EpochAccounting epoch_accounting() const;
 
-  // Energy totals for resume: serialize() gives JSON text; restore() (before start()) carries a
-  // killed run's totals into this run's run_report() and emissions.
+  // Energy totals for resume: serialize() gives JSON text (totals, the epochs for the predictor,
+  // the closed windows' energy_windows.csv rows); restore() (before start()) carries them into
+  // this run's run_report(), emissions and energy_windows.csv.
   std::string serialize() const;
   void restore(const std::string& json_text);
+  // Resume: `training_totals` is what the training checkpoint saved (may be empty); when the file
+  // `energy_checkpoint_path` holds newer totals of the same run, the energy between the two is
+  // carried as work discarded by the interruption (its own line; in the run total, in no epoch).
+  void resume(const std::string& training_totals, const std::string& energy_checkpoint_path);
+  // energy_windows.csv rows of earlier processes of this run (their own header first), or "".
+  const std::string& carried_windows_csv() const { return carried_windows_csv_; }
+  // This process's share of the discarded work (found by resume()), for its energy_windows.csv row.
+  WindowReport discarded_report() const;
 
-  // Periodic checkpoint written atomically by the sampler thread (every checkpoint_interval_s).
-  void set_checkpoint(const std::string& path, double interval_s);
+  // Periodic checkpoint written atomically by the sampler thread, every
+  // energy.checkpoint_interval_s seconds, and at stop().
+  void set_checkpoint(const std::string& path);
 
   // ---- what was found and decided, for energy_meta.json and summaries -------------------------
   std::vector<ChannelInfo> channels() const;
@@ -178,6 +183,11 @@ class Meter {
   std::string run_id() const { return run_id_; }
   double carried_duration_s() const { return carried_s_; }
   std::string method(Component c) const;
+  // GPUs found but not counted (neither energy counter nor power readable), for the start report.
+  const std::vector<GpuProblem>& gpu_problems() const { return gpu_problems_; }
+  // kernel.perf_event_paranoid as read at discovery (<proc_root>/sys/kernel/...), or nullopt.
+  std::optional<int> perf_paranoid() const { return perf_paranoid_; }
+  bool rapl_permission_denied() const { return rapl_permission_denied_; }
 
  private:
   struct Window {
@@ -187,6 +197,7 @@ class Meter {
     int epoch;
     Snapshot begin, end;
     bool open;
+    std::optional<WindowReport> frozen;  // the report at end(), kept as is
   };
   void add_source(std::unique_ptr<Source> source);
   void discover(const MeterEnv& env);
@@ -201,6 +212,7 @@ class Meter {
   const IFileSystem* fs_;
   const IClock* clock_;
   bool threaded_;
+  bool announce_;
   std::string run_id_;
   MachineInfo machine_;
   TdpChoice tdp_;
@@ -227,6 +239,8 @@ class Meter {
   uint64_t cpu_busy_acc_ = 0, cpu_total_acc_ = 0;
   double gpu_util_sum_ = 0.0;
   int64_t gpu_util_n_ = 0;
+  double ram_used_gib_sum_ = 0.0, ram_percent_sum_ = 0.0;
+  int64_t ram_n_ = 0;
   struct DeadWatch {
     double zero_s = 0.0, busy_s = 0.0;
     bool demoted = false;
@@ -238,12 +252,26 @@ class Meter {
   std::vector<Window> windows_;
   std::vector<int> open_stack_;
   EpochPredictor predictor_;
-  int total_epochs_ = 0;
-  std::optional<Prediction> first_prediction_;
+  mutable std::optional<Prediction> first_prediction_;
   int64_t carried_cpu_uj_ = 0, carried_dram_uj_ = 0, carried_ram_uj_ = 0, carried_gpu_uj_ = 0;
-  double carried_s_ = 0.0;
+  int64_t carried_discarded_uj_ = 0;
+  double carried_s_ = 0.0, carried_discarded_s_ = 0.0;
+  int64_t carried_epochs_uj_ = 0, carried_total_uj_ = 0;  // of the earlier processes
+  double carried_epochs_s_ = 0.0;
+  int carried_epochs_n_ = 0;
   double carried_cc_kwh_[3] = {0, 0, 0};
+  std::string carried_windows_csv_;
+  // The segment this process found discarded at resume (one energy_windows.csv row), by component.
+  int64_t new_discarded_cpu_uj_ = 0, new_discarded_ram_uj_ = 0, new_discarded_gpu_uj_ = 0,
+          new_discarded_dram_uj_ = 0;
+  double new_discarded_s_ = 0.0;
+  std::string chain_id_;  // run_id of the first process of a resumed run
   bool resumed_ = false;
+  std::vector<GpuProblem> gpu_problems_;
+  std::optional<int> perf_paranoid_;
+  bool rapl_permission_denied_ = false;
+  bool all_visible_gpus_ = false;
+  uint32_t static_flags_ = 0;  // flags every window carries (missing domain, all GPUs)
 
   std::atomic<bool> running_{false};
   bool stopped_ = false;

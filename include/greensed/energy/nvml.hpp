@@ -57,6 +57,15 @@ struct GpuMapping {
 };
 GpuMapping map_cuda_to_nvml(INvml& nvml, const ICudaQuery* cuda, const std::string& cuda_visible);
 
+// A GPU that was found but whose energy is not counted, and why.
+struct GpuProblem {
+  std::string device, reason;
+};
+
+// Per tracked GPU: the energy counter, else board power polled and integrated. A counter that
+// fails kCounterFailuresBeforeFallback reads in a row switches to power polling for the rest of
+// the run (flag gpu_power_fallback; the interval before the first failed read is lost, flagged
+// read_error); a GPU with neither is reported in problems().
 class NvmlSource final : public Source {
  public:
   // `cuda_ordinals` empty = every GPU of the mapping.
@@ -68,6 +77,8 @@ class NvmlSource final : public Source {
   double wanted_interval_s() const override;
   const std::vector<NvmlDevice>& devices() const { return devices_; }
   int n_without_energy() const { return n_without_energy_; }
+  const std::vector<GpuProblem>& problems() const { return problems_; }
+  static constexpr int kCounterFailuresBeforeFallback = 3;
   // Mean utilisation (percent) over all tracked GPUs at the last sample, -1 if unknown.
   double last_utilization() const { return last_util_; }
 
@@ -76,7 +87,11 @@ class NvmlSource final : public Source {
     bool counter = false;
     CounterTracker tracker{CounterTracker::Kind::kMonotonic, 0, 0.0};
     PowerIntegrator power;
+    int failures = 0;         // consecutive failed counter reads
+    PowerIntegrator pending;  // power integrated since the first failed counter read
+    int64_t pending_uj = 0;
   };
+  std::vector<GpuProblem> problems_;
   INvml& nvml_;
   std::vector<ChannelInfo> infos_;
   std::vector<NvmlDevice> devices_;

@@ -34,6 +34,9 @@ class EpochPredictor {
   void set_spent_outside_epochs(double energy_j, double duration_s);
   Prediction predict(int total_epochs) const;
   int epochs() const { return int(energy_.size()); }
+  // The epochs so far (for a resumed run's restore).
+  const std::vector<double>& epoch_energies_j() const { return energy_; }
+  const std::vector<double>& epoch_durations_s() const { return duration_; }
 
  private:
   std::vector<double> energy_, duration_;

@@ -94,11 +94,15 @@ class PerfRaplSource final : public Source {
   ~PerfRaplSource() override;
   bool has_cpu() const;
   bool has_dram() const;
+  // Packages (CPU of the cpumask) whose event could not be opened while another one could: their
+  // energy is absent from the sum. "" when every package is counted.
+  const std::string& missing() const { return missing_; }
   std::vector<ChannelInfo> channels() const override { return infos_; }
   void start(int64_t t_ns) override;
   void sample(const TickContext& ctx, std::vector<Delta>& out) override;
 
  private:
+  std::string missing_;
   struct Counter {
     int handle = -1;
     double scale = 0.0;

@@ -1,9 +1,11 @@
 // One training run, phase by phase (the banners of run_training):
-//   TrainingRun(...)   open or resume the run: directory, data, models, loader, meter
-//   (run_open.cpp) train_epoch(e)     one training epoch: batches → network input →
-//   MeanTeacher::step (epoch.cpp) finish_epoch(e)    validation, the epochs.csv row, checkpoints,
-//   stopping (finish_epoch.cpp) test_best()        devtest metrics of the best checkpoint
-//   (trainer.cpp) finish()           energy outputs, summary.json, the result (trainer.cpp)
+//   - TrainingRun(...): open or resume the run: directory, data, models, loader, meter
+//     (run_open.cpp);
+//   - train_epoch(e): one training epoch: batches → network input → MeanTeacher::step
+//     (epoch.cpp);
+//   - finish_epoch(e): validation, the epochs.csv row, checkpoints, stopping (finish_epoch.cpp);
+//   - test_best(): devtest metrics of the best checkpoint (trainer.cpp);
+//   - finish(): energy outputs, summary.json, the result (trainer.cpp).
 // The members are the run's state; each phase reads and updates them.
 #pragma once
 

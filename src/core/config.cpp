@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -636,11 +638,16 @@ LoadedConfig parse_config(const std::string& yaml_text, const std::string& origi
 }
 
 LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  errno = 0;
   std::ifstream in(path);
   if (!in) {
+    const int err = errno;  // from open(2)
     throw InputError(fmt::format(
         "{}: cannot open the config file ({}); pass an existing YAML file, e.g. configs/demo.yaml",
-        path, std::filesystem::exists(path) ? "permission denied" : "no such file"));
+        path,
+        err == ENOENT   ? std::string("no such file")
+        : err == EACCES ? std::string("permission denied")
+                        : std::string(err ? std::strerror(err) : "unknown reason")));
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -75,6 +75,8 @@ int run_infer(const std::vector<std::string>& args) {
     throw core::InputError(fmt::format("--model must be teacher or student; found '{}'", which));
   }
   if (batch_size <= 0) throw core::InputError("--batch-size must be a positive integer");
+  std::vector<std::string> bad;
+  const auto files = list_inputs(input, bad);  // before the model: input mistakes show first
   // The run directory's resolved config describes the checkpoint's model and features.
   if (config_path.empty()) {
     const fs::path beside = fs::path(checkpoint).parent_path().parent_path() / "config.yaml";
@@ -106,8 +108,6 @@ int run_infer(const std::vector<std::string>& args) {
   const std::vector<std::string> classes(data::kClassNames.begin(), data::kClassNames.end());
   const int windows[1] = {median};
 
-  std::vector<std::string> bad;
-  const auto files = list_inputs(input, bad);
   fs::create_directories(out_dir + "/scores");
   std::string header = "onset\toffset";
   for (const auto& c : classes) header += "\t" + c;

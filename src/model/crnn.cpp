@@ -106,22 +106,26 @@ class CrnnImpl {
     GREENSED_CHECK(!(keep && !train), "keep_for_backward needs train mode");
     kernels::BlasSingleThreadScope blas;
     b_ = b, t_ = n_frames, kept_ = keep;
-    // Sizes: the conv outputs of the largest block go to the shared big buffer (every conv output
-    // of a forward that keeps nothing, those of the blocks that recompute xhat otherwise); a
-    // forward that keeps nothing alternates its activations between two shared slots: slot 0
-    // holds the input and the outputs of blocks 1, 3, …, slot 1 those of blocks 0, 2, ….
-    int64_t most_conv = 0, most_slot[2] = {int64_t(b) * f * n_frames, 0};
-    {
-      int t = n_frames, ff = f;
-      for (size_t i = 0; i < blocks_.size(); ++i) {
-        const auto& blk = blocks_[i];
-        most_conv = std::max(most_conv, int64_t(b) * blk.c_out() * t * ff);
-        t /= blk.pool_t(), ff /= blk.pool_f();
-        int64_t& slot = most_slot[(i + 1) % 2];
-        slot = std::max(slot, int64_t(b) * blk.c_out() * t * ff);
-      }
+    // Batch-sized buffers. A kept forward keeps the xhat of every block that does not recompute
+    // it in the model's arena, block after block (a recomputing block's conv outputs go to the
+    // arena's part after the blocks before it, free until the later blocks run, else it convolves
+    // twice). A forward that keeps nothing writes conv outputs to the shared big buffer (a
+    // recomputing block whose outputs would make it larger convolves twice) and alternates its
+    // activations between two shared slots: slot 0 holds the input and the outputs of blocks
+    // 1, 3, …, slot 1 those of blocks 0, 2, ….
+    plan_layout(b, n_frames, f);
+    int64_t most_slot[2] = {int64_t(b) * f * n_frames, 0};
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      int64_t& slot = most_slot[(i + 1) % 2];
+      slot = std::max(slot, out_floats_[i]);
     }
-    if (shared_->big.size() < size_t(most_conv)) shared_->big.resize(most_conv);
+    if (keep) {
+      if (arena_.size() < size_t(arena_floats_)) arena_.resize(arena_floats_);
+    } else {
+      if (shared_->big.size() < size_t(big_floats_)) shared_->big.resize(big_floats_);
+      for (int s = 0; s < 2; ++s)
+        if (shared_->slot[s].size() < size_t(most_slot[s])) shared_->slot[s].resize(most_slot[s]);
+    }
     float* x0 = nullptr;
     if (keep) {
       x0_.resize(int64_t(b) * f * n_frames);  // block 0's input, kept for backward
@@ -144,8 +148,15 @@ class CrnnImpl {
     int t = n_frames, ff = f;
     for (size_t i = 0; i < blocks_.size(); ++i) {
       float* out = keep ? nullptr : shared_->slot[(i + 1) % 2].data();
-      h = blocks_[i].forward(store_, h, b, t, ff, train, rng, keep, shared_->big.data(), out,
-                             shared_->scratch);
+      float* conv = nullptr;  // two passes
+      if (keep) {
+        const int64_t at = arena_start_[i];
+        if (!blocks_[i].recomputes_xhat() || arena_floats_ - at >= conv_floats_[i])
+          conv = arena_.data() + at;
+      } else if (conv_floats_[i] <= big_floats_) {
+        conv = shared_->big.data();
+      }
+      h = blocks_[i].forward(store_, h, b, t, ff, train, rng, keep, conv, out, shared_->scratch);
       t /= blocks_[i].pool_t(), ff /= blocks_[i].pool_f();
     }
     t_cnn_ = t;
@@ -177,11 +188,40 @@ class CrnnImpl {
         for (int ti = 0; ti < t; ++ti)
           g_last[(int64_t(bi) * c + ci) * t + ti] = g_seq_[(int64_t(bi) * t + ti) * c + ci];
     // CNN blocks in reverse: block i reads its grad_out from its own output storage and writes
-    // its grad_in over its input, block i − 1's output (forward() sized the big buffer).
+    // its grad_in over its input, block i − 1's output. Its BN-output gradients go to the arena
+    // after its own xhat (the later blocks' part, free now) where they fit, else to big.
     for (int i = int(blocks_.size()) - 1; i >= 0; --i) {
       float* grad_in = i > 0 ? blocks_[i - 1].output_storage() : nullptr;
-      blocks_[i].backward(store_, blocks_[i].output_storage(), grad_in, shared_->big.data(),
+      const int64_t at = arena_start_[i] + (blocks_[i].recomputes_xhat() ? 0 : conv_floats_[i]);
+      float* grad_scratch = nullptr;
+      if (arena_floats_ - at >= conv_floats_[i]) {
+        grad_scratch = arena_.data() + at;
+      } else {
+        if (shared_->big.size() < size_t(conv_floats_[i])) shared_->big.resize(conv_floats_[i]);
+        grad_scratch = shared_->big.data();
+      }
+      blocks_[i].backward(store_, blocks_[i].output_storage(), grad_in, grad_scratch,
                           shared_->scratch);
+    }
+  }
+
+  // Per block at batch b, T × F input: conv output and output floats, where its xhat starts in
+  // the arena (the blocks before it that keep theirs), the arena's and big's sizes.
+  void plan_layout(int b, int n_frames, int f) {
+    const size_t n = blocks_.size();
+    conv_floats_.assign(n, 0), out_floats_.assign(n, 0), arena_start_.assign(n, 0);
+    arena_floats_ = big_floats_ = 0;
+    int t = n_frames, ff = f;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& blk = blocks_[i];
+      conv_floats_[i] = int64_t(b) * blk.c_out() * t * ff;
+      t /= blk.pool_t(), ff /= blk.pool_f();
+      out_floats_[i] = int64_t(b) * blk.c_out() * t * ff;
+      arena_start_[i] = arena_floats_;
+      if (!blk.recomputes_xhat()) {
+        arena_floats_ += conv_floats_[i];
+        big_floats_ = std::max(big_floats_, conv_floats_[i]);
+      }
     }
   }
 
@@ -190,7 +230,9 @@ class CrnnImpl {
     for (const auto& blk : blocks_) n += blk.cache_bytes();
     n += gru_->cache_bytes() + shared_->scratch.bytes() + int64_t(shared_->big.capacity()) * 4;
     n += int64_t(shared_->slot[0].capacity() + shared_->slot[1].capacity()) * 4;
-    n += int64_t(x0_.capacity() + seq_.capacity() + g_rnn_.capacity() + g_seq_.capacity()) * 4;
+    n += int64_t(arena_.capacity() + x0_.capacity() + seq_.capacity() + g_rnn_.capacity() +
+                 g_seq_.capacity()) *
+         4;
     return n;
   }
 
@@ -211,6 +253,9 @@ class CrnnImpl {
   int b_ = 0, t_ = 0, t_cnn_ = 0;
   bool kept_ = false;
   std::vector<float> x0_, seq_, g_rnn_, g_seq_;
+  std::vector<float> arena_;  // a kept forward's xhat of the blocks that keep it, then free
+  std::vector<int64_t> conv_floats_, out_floats_, arena_start_;  // plan_layout
+  int64_t arena_floats_ = 0, big_floats_ = 0;
 };
 
 Crnn::Crnn(const core::NetConfig& net) : impl_(std::make_unique<CrnnImpl>(net)) {}

@@ -45,11 +45,12 @@ int64_t ConvBlock::scratch_floats(int t, int f) const {
   const int64_t tf = int64_t(t) * f;
   const int64_t item = int64_t(c_out_) * tf, col = int64_t(c_in_) * 9 * tf;
   const int64_t bits = 2 * kernels::dropout_words(item);  // uint64 words as float pairs
-  const int64_t xr = recomputes_xhat() ? item : 0;        // the recomputed xhat
-  // Forward: im2col (conv pass); BN output, linear map, keep bits (fused pass). Backward: BN
-  // output, linear map (doubling as the recompute's im2col: col ≤ item there) and xhat
-  // (phase 1); im2col and xhat (phase 2).
-  return std::max({col, 2 * item + bits, 2 * item + xr, col + xr});
+  const int64_t xr = recomputes_xhat() ? item : 0;        // the recomputed conv output / xhat
+  // Forward: im2col and (two passes) the conv output (conv pass); BN output, linear map (doubling
+  // as the recompute's im2col: col ≤ item there), keep bits and (two passes) the conv output
+  // (fused pass). Backward: BN output, linear map (again doubling as im2col) and xhat (phase 1);
+  // im2col and xhat (phase 2).
+  return std::max({col + xr, 2 * item + bits + xr});
 }
 
 const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, int t, int f,
@@ -69,12 +70,13 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   kept_ = keep;
   dropped_ = train && dropout_ > 0.0f && rng != nullptr;
   const bool store_xhat = keep && !recomputes_xhat();
+  const bool two_pass = conv_buf == nullptr;
+  GREENSED_CHECK(!two_pass || recomputes_xhat(),
+                 "conv block forward without a buffer for its conv outputs");
   float* y = conv_buf;
-  if (store_xhat) {
-    if (xhat_.size() < size_t(b * item)) xhat_.resize(b * item);
-    y = xhat_.data();
-  }
-  GREENSED_CHECK(y != nullptr, "conv block forward without a buffer for its conv outputs");
+  xhat_ = store_xhat ? conv_buf : nullptr;
+  const int64_t n_col = int64_t(c_in_) * 9 * tf;
+  const int64_t bits_floats = 2 * kernels::dropout_words(item);
   float* out = out_buf;
   if (out == nullptr) {
     out_.resize(int64_t(b) * c_out_ * to * fo);
@@ -90,15 +92,18 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   // 1. Convolution per item, items handed out dynamically (a thread preempted on a shared machine
   // does not hold the other up); channel moments per item, summed in item order below, so the
   // result does not depend on the schedule or the thread count.
+  // Two passes in eval mode need no moments: the fused pass convolves.
   item_sums_.assign(size_t(b) * 2 * c_out_, 0.0);
-  parallel_for(b, n_threads, [&](int64_t item_index, int th) {
-    const int bi = int(item_index);
-    float* col = scratch.get(th);
-    double* sum = item_sums_.data() + size_t(bi) * 2 * c_out_;
-    float* yb = y + bi * item;
-    kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
-    if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
-  });
+  if (!two_pass || train) {
+    parallel_for(b, n_threads, [&](int64_t item_index, int th) {
+      const int bi = int(item_index);
+      float* col = scratch.get(th);
+      double* sum = item_sums_.data() + size_t(bi) * 2 * c_out_;
+      float* yb = two_pass ? col + n_col : y + bi * item;
+      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
+      if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
+    });
+  }
   // 2. Statistics.
   float* rm = store.value(running_mean_);
   float* rv = store.value(running_var_);
@@ -133,7 +138,15 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
     const int bi = int(item_index);
     float* xbn = scratch.get(th);
     float* lin = xbn + item;
-    float* yb = y + bi * item;
+    float* yb = nullptr;
+    if (two_pass) {
+      // The conv output again (same kernel, input and weights: the moments' values), im2col in
+      // the linear map's area before the map is formed.
+      yb = xbn + 2 * item + bits_floats;
+      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, lin, yb);
+    } else {
+      yb = y + bi * item;
+    }
     uint64_t* bits = nullptr;
     if (dropped_) {
       // 2·item floats in: 8-byte aligned (the thread's area starts on a cache line).
@@ -198,7 +211,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
                                    xbn);
       xh = xr;
     } else {
-      xh = xhat_.data() + bi * item;
+      xh = xhat_ + bi * item;
       kernels::batchnorm_affine(xh, gamma, beta, c_out_, tf, xbn);
     }
     for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
@@ -242,7 +255,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
       xh = xr;
       col_ready = !kernels::conv3x3_use_direct(c_in_, c_out_, f);  // col = im2col(x) now
     } else {
-      xh = xhat_.data() + bi * item;
+      xh = xhat_ + bi * item;
     }
     kernels::batchnorm_backward_apply(gy, xh, gamma, inv_std_.data(), sums.data(),
                                       sums.data() + c_out_, int64_t(b) * tf, c_out_, tf, gy);
@@ -275,7 +288,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
 }
 
 int64_t ConvBlock::cache_bytes() const {
-  return int64_t(xhat_.capacity() + out_.capacity()) * 4 + int64_t(keep_bits_.capacity()) * 8;
+  return int64_t(out_.capacity()) * 4 + int64_t(keep_bits_.capacity()) * 8;
 }
 
 }  // namespace greensed::nn

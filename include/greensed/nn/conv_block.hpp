@@ -7,13 +7,15 @@
 // Memory (what a kept forward holds for backward): the input pointer (the previous block's output,
 // which must stay valid until backward), the batch mean and 1/std, the dropout keep bits (1 bit
 // per element) and the block's own output; plus xhat = the normalised conv output [B, C_out, T, F]
-// unless the block recomputes it (recomputes_xhat(): where the convolution costs no more than the
-// GLU's linear map, the first block with its one input channel): backward then re-runs the conv
-// on the kept input and normalises it with the kept statistics, bit-identical to the forward's
-// values. Backward rebuilds the BN output and the GLU's linear map from xhat instead of storing
-// them (one extra C×C GEMM, half the memory).
+// in a caller buffer, unless the block recomputes it (recomputes_xhat(): where the convolution
+// costs no more than the GLU's linear map, the first block with its one input channel): backward
+// then re-runs the conv on the kept input and normalises it with the kept statistics,
+// bit-identical to the forward's values. Backward rebuilds the BN output and the GLU's linear map
+// from xhat instead of storing them (one extra C×C GEMM, half the memory).
 // A forward that keeps nothing (teacher, evaluation) writes its conv outputs and its result to
 // caller buffers that the caller reuses across blocks, and draws keep bits per item in scratch.
+// A block that recomputes xhat can also run without a batch-sized conv buffer: it then convolves
+// twice (the batch moments first, then the fused pass), item by item in scratch.
 // Backward ACCUMULATES (+=) into the parameter gradients and OVERWRITES grad_in, which may be the
 // forward's input itself (each item's input is read before its gradient is written): the CRNN
 // writes each block's input gradient over the previous block's output, and that block then reads
@@ -47,10 +49,11 @@ class ConvBlock {
 
   // train: batch statistics (running stats updated) and dropout from `rng` (null = no dropout);
   // else running statistics and no dropout. `keep` (train only): cache what backward needs, the
-  // output in the block's own storage (out_buf must be null). conv_buf: a caller buffer of
-  // ≥ B·C_out·T·F floats for the conv outputs, needed unless the block stores xhat (keep and not
-  // recomputes_xhat()); out_buf: null = the block's own storage, else ≥ B·C_out·T/pt·F/pf floats
-  // that do not overlap x. Returns the output.
+  // output in the block's own storage (out_buf must be null). conv_buf: ≥ B·C_out·T·F floats for
+  // the conv outputs; with `keep` and not recomputes_xhat() it is where xhat is kept (untouched by
+  // the caller until backward); null only for a block that recomputes xhat (two passes).
+  // out_buf: null = the block's own storage, else ≥ B·C_out·T/pt·F/pf floats that do not overlap
+  // x. Returns the output.
   const float* forward(ParameterStore& store, const float* x, int b, int t, int f, bool train,
                        core::RngStream* rng, bool keep, float* conv_buf, float* out_buf,
                        ThreadScratch& scratch);
@@ -75,7 +78,8 @@ class ConvBlock {
   const float* x_ = nullptr;
   int b_ = 0, t_ = 0, f_ = 0;
   bool kept_ = false, train_ = false, dropped_ = false;
-  std::vector<float> xhat_, mean_, inv_std_, out_;
+  float* xhat_ = nullptr;  // the caller's buffer (kept, not recomputed)
+  std::vector<float> mean_, inv_std_, out_;
   std::vector<uint64_t> keep_bits_;
   int64_t words_per_item_ = 0;
   std::vector<double> item_sums_;  // per item: BN moments (forward) or gradient sums (backward)

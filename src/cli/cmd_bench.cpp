@@ -1,6 +1,8 @@
-// greensed bench step: times full mean-teacher training steps of the CRNN on random 626-frame
-// inputs (student forward + backward, teacher forward in train mode, the four loss terms, EMA,
-// Adam) at the recipe's batch composition [B/4 strong, B/4 weak, B/2 unlabelled].
+// greensed bench step: times THE mean-teacher training step `greensed train` runs
+// (train::MeanTeacher::step: student forward + backward, teacher forward in train mode, the loss
+// terms, EMA, gradient clipping when configured, Adam) on random 626-frame inputs at the recipe's
+// batch composition [B/4 strong, B/4 weak, B/2 unlabelled], with the config's schedule: the bench's
+// warm-up + timed steps are steps k = 1, 2, ... of a run whose epoch is that many steps.
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -11,7 +13,9 @@
 
 #include "command.hpp"
 #include "greensed/core/error.hpp"
-#include "greensed/model/mean_teacher.hpp"
+#include "greensed/model/complexity.hpp"
+#include "greensed/train/mean_teacher.hpp"
+#include "greensed/train/schedules.hpp"
 
 namespace greensed::cli {
 namespace {
@@ -59,7 +63,7 @@ int run_bench_step(const std::vector<std::string>& args) {
   const int t =
       int(config.data.audio_max_len * config.feats.sample_rate) / config.feats.hop_length + 1;
   const auto composition = core::batch_composition(batch);
-  model::MeanTeacher mt(net, uint64_t(config.training.seed));
+  train::MeanTeacher mt(config);
   const int k = mt.student().n_classes(), to = mt.student().frames_out(t);
 
   // Random but fixed inputs: features in [0, 1] (min-max scaled), labels 0/1.
@@ -70,7 +74,7 @@ int run_bench_step(const std::vector<std::string>& args) {
   for (auto& v : features) v = float(data.uniform());
   for (auto& v : strong) v = data.uniform() < 0.2 ? 1.0f : 0.0f;
   for (auto& v : weak) v = data.uniform() < 0.3 ? 1.0f : 0.0f;
-  model::StepBatch in{features.data(), batch,         f,          t, composition[0],
+  train::StepBatch in{features.data(), batch,         f,          t, composition[0],
                       composition[1],  strong.data(), weak.data()};
 
   // Model FLOPs of one step: student forward, its backward (2× forward) and the teacher forward.
@@ -78,10 +82,11 @@ int run_bench_step(const std::vector<std::string>& args) {
   spdlog::info("[bench] batch {} = [{}, {}, {}], {} frames x {} mel bins, {:.1f} GFLOP per step",
                batch, composition[0], composition[1], composition[2], t, f, flops / 1e9);
   std::vector<double> times;
-  for (int s = 1; s <= warmup + steps; ++s) {
+  const int n_steps = warmup + steps;
+  for (int s = 1; s <= n_steps; ++s) {
     const auto t0 = std::chrono::steady_clock::now();
     const double cpu0 = cpu_seconds();
-    const auto losses = mt.step(in, s, 1e-3, 2.0 * 0.0067, 0.999);
+    const auto losses = mt.step(in, s, train::schedule_at(config, n_steps, s));
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool timed = s > warmup;
     if (timed) times.push_back(sec);

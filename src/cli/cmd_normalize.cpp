@@ -13,6 +13,7 @@
 #include "greensed/report/epochs.hpp"
 #include "greensed/report/normalize.hpp"
 #include "greensed/train/trainer.hpp"
+#include "train_progress.hpp"
 
 namespace greensed::cli {
 namespace {
@@ -100,7 +101,7 @@ int run_normalize(const std::vector<std::string>& args) {
     train::TrainOptions options;
     options.run_dir = run_dir;
     options.resume = resume;
-    options.progress_line = stderr_is_terminal();
+    set_train_progress(options);
     r = train::run_training(config, options);
   } else {
     run_dir = from_run;

@@ -1,4 +1,6 @@
-// greensed train: the mean-teacher training of the baseline, with per-epoch energy.
+// greensed train: the mean-teacher training of the baseline, with per-epoch energy. The live
+// progress line is this command's: redrawn every second on a terminal, a plain log line every
+// 30 s otherwise (Slurm, nohup, CI).
 #include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
@@ -7,7 +9,9 @@
 #include <filesystem>
 
 #include "command.hpp"
+#include "greensed/train/mean_teacher.hpp"
 #include "greensed/train/trainer.hpp"
+#include "train_progress.hpp"
 
 namespace greensed::cli {
 namespace {
@@ -18,8 +22,41 @@ extern "C" void on_stop_signal(int signal) {
   if (g_stop.exchange(signal) != 0) std::_Exit(128 + signal);  // a second signal stops at once
 }
 
+constexpr double kTerminalRedrawS = 1.0;  // live line on a terminal
+constexpr double kLogLineS = 30.0;        // plain progress lines in a log file
+
+std::string progress_text(const train::Progress& p) {
+  std::string energy;
+  if (p.has_energy) energy = fmt::format("  {:.1f} W  {:.6f} kWh so far", p.watts, p.kwh_run);
+  return fmt::format("[train] epoch {}/{} step {}/{} (global {})  {:.1f} clips/s  ETA {:.0f} s{}",
+                     p.epoch, p.n_epochs, p.step, p.steps_per_epoch, p.global_step, p.clips_per_s,
+                     p.eta_s, energy);
+}
+
+}  // namespace
+
+void set_train_progress(train::TrainOptions& options) {
+  if (stderr_is_terminal()) {
+    options.progress_interval_s = kTerminalRedrawS;
+    options.on_progress = [](const train::Progress& p) {
+      if (p.epoch_done) {
+        fmt::print(stderr, "\r{:100}\r", "");
+      } else {
+        fmt::print(stderr, "\r{}   ", progress_text(p));
+      }
+    };
+  } else {
+    options.progress_interval_s = kLogLineS;
+    options.on_progress = [](const train::Progress& p) {
+      if (!p.epoch_done) spdlog::info("{}", progress_text(p));
+    };
+  }
+}
+
+namespace {
+
 int run_train(const std::vector<std::string>& args) {
-  std::string config_path, run_dir;
+  std::string config_path, run_dir, init_from, trace;
   std::vector<std::string> overrides;
   bool resume = false;
   ArgParser parser("train", "train the baseline (mean teacher) and measure every epoch's energy");
@@ -27,6 +64,12 @@ int run_train(const std::vector<std::string>& args) {
   parser.option("--run-dir", &run_dir, "DIR", "run directory (default: <run.dir>/<run.name>)");
   parser.flag("--resume", &resume,
               "continue from the run directory's last checkpoint (or start it)");
+  parser.option("--init-from", &init_from, "CKPT",
+                "start the student from a safetensors file with the recipe's names (greensed or "
+                "converted checkpoint, or a CRNN state_dict); the teacher is its copy");
+  parser.option("--trace", &trace, "FILE",
+                "write one JSON line per training step (batch names, MixUp, crops, schedule, "
+                "loss terms) for scripts/replay_trace_in_torch.py");
   if (!parser.parse(args)) return kExitOk;
   parser.require("--config FILE", !config_path.empty());
   const auto loaded = load_config_logged(config_path, overrides);
@@ -48,8 +91,16 @@ int run_train(const std::vector<std::string>& args) {
   options.run_dir = dir;
   options.resume = resume;
   options.stop_requested = &g_stop;
-  options.progress_line = stderr_is_terminal();
-  const train::TrainResult r = train::run_training(config, options);
+  options.init_from = init_from;
+  options.trace_path = trace;
+  set_train_progress(options);
+  train::TrainResult r;
+  try {
+    r = train::run_training(config, options);
+  } catch (const train::DivergedError& e) {
+    spdlog::error("[train] {}", e.what());
+    return kExitDiverged;
+  }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
 

@@ -19,6 +19,9 @@ namespace greensed::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitInternal = 3;
+// `greensed train`: a loss term stopped being finite (train::DivergedError). Neither bad input (the
+// config is valid; another seed or learning rate may train) nor a bug, so a sweep can retry it.
+inline constexpr int kExitDiverged = 4;
 
 // Parses `--name value`, `--name=value`, flags, repeatable options, positionals and `-- rest...`.
 // Unknown options and missing values are InputErrors that name them and point to --help.

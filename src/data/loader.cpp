@@ -95,15 +95,17 @@ void BatchLoader::prepare(Batch& b) {
   b.strong_labels.resize(size_t(b.n_strong) * label_row);
   b.weak_labels.resize(size_t(b.n_weak) * kNumClasses);
   b.clips.clear();
+  b.first_frames.clear();
 
   double load_seconds = 0.0;
   auto load = [&](const std::string& path, int r) {
     b.clips.push_back(path);
     const auto t0 = std::chrono::steady_clock::now();
-    const double crop =
+    const ClipCrop crop =
         source_.load(path, std::span<float>(b.features.data() + size_t(r) * row, row));
     load_seconds += seconds_since(t0);
-    return crop;
+    b.first_frames.push_back(crop.first_frame);
+    return crop.onset_s;
   };
   int r = 0;
   for (int i = 0; i < b.n_strong; ++i, ++r) {

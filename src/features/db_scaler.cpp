@@ -102,4 +102,9 @@ void scale_instance_reference(std::span<float> x, int64_t n_clips, NormType type
   }
 }
 
+void network_input(std::span<float> x, int64_t n_clips, NormType type) {
+  amplitude_to_db(x);
+  scale_instance(x, n_clips, type);
+}
+
 }  // namespace greensed::features

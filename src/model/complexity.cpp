@@ -151,4 +151,22 @@ std::string complexity_table(const Complexity& c) {
   return out;
 }
 
+double forward_macs_per_clip(const core::NetConfig& net, int n_mels, int n_frames) {
+  double macs = 0.0;
+  int c_in = net.n_in_channel, t = n_frames, f = n_mels;
+  for (size_t i = 0; i < net.nb_filters.size(); ++i) {
+    const double c = net.nb_filters[i];
+    macs += c * t * f * c_in * 9.0 + c * c * t * f;  // conv + GLU linear
+    c_in = net.nb_filters[i];
+    t /= net.pooling[i][0], f /= net.pooling[i][1];
+  }
+  const double h = net.n_RNN_cell;
+  for (int l = 0; l < 2; ++l) {
+    const double in = l == 0 ? double(c_in) * f : 2.0 * h;
+    macs += 2.0 * t * 3.0 * h * (in + h);
+  }
+  macs += 2.0 * t * 2.0 * h * net.nclass;
+  return macs;
+}
+
 }  // namespace greensed::model

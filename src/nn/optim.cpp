@@ -38,10 +38,6 @@ void Adam::step(std::span<float> params, std::span<const float> grads, double lr
   }
 }
 
-double ema_alpha(int64_t step, double ema_factor) {
-  return std::min(1.0 - 1.0 / double(step + 1), ema_factor);
-}
-
 void ema_update(std::span<float> teacher, std::span<const float> student, double alpha) {
   GREENSED_CHECK(teacher.size() == student.size(), "EMA over {} vs {} values", teacher.size(),
                  student.size());

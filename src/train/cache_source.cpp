@@ -15,7 +15,7 @@ int CacheFeatureSource::n_mels() const {
   return cache_.settings().mel.n_mels;
 }
 
-double CacheFeatureSource::load(const std::string& clip_path, std::span<float> out) {
+data::ClipCrop CacheFeatureSource::load(const std::string& clip_path, std::span<float> out) {
   const int n_mels = this->n_mels();
   GREENSED_CHECK(out.size() == size_t(n_mels) * size_t(n_frames_), "out has {} values for [{}, {}]",
                  out.size(), n_mels, n_frames_);
@@ -38,7 +38,7 @@ double CacheFeatureSource::load(const std::string& clip_path, std::span<float> o
   const auto& mel_settings = cache_.settings().mel;
   // Onset of the crop in seconds, rounded to 3 decimals as the reference rounds start/fs.
   const double onset = double(start) * mel_settings.hop_length / mel_settings.sample_rate;
-  return std::round(onset * 1000.0) / 1000.0;
+  return {start, std::round(onset * 1000.0) / 1000.0};
 }
 
 }  // namespace greensed::train

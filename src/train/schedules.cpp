@@ -24,4 +24,13 @@ double ema_alpha(int64_t k, double ema_factor) {
   return std::min(1.0 - 1.0 / double(k + 1), ema_factor);
 }
 
+StepSchedule schedule_at(const core::Config& config, int64_t steps_per_epoch, int64_t k) {
+  const int64_t rampup = rampup_steps(config.training.n_epochs_warmup, steps_per_epoch);
+  StepSchedule s;
+  s.lr = learning_rate(k, config.opt.lr, rampup);
+  s.consistency_weight = consistency_weight(k, config.training.const_max, rampup);
+  s.ema_alpha = ema_alpha(k, config.training.ema_factor);
+  return s;
+}
+
 }  // namespace greensed::train

@@ -16,7 +16,7 @@ class FakeSource : public data::FeatureSource {
  public:
   int n_mels() const override { return 4; }
   int n_frames() const override { return 6; }
-  double load(const std::string& path, std::span<float> out) override {
+  data::ClipCrop load(const std::string& path, std::span<float> out) override {
     ++calls;
     if (!fail_on.empty() && path.find(fail_on) != std::string::npos) {
       throw core::InputError(path + ": cannot decode");
@@ -24,7 +24,7 @@ class FakeSource : public data::FeatureSource {
     const auto slash = path.rfind('/');
     const float id = std::stof(path.substr(slash + 1));
     std::fill(out.begin(), out.end(), id);
-    return crop;
+    return {0, crop};
   }
   std::atomic<int> calls = 0;
   std::string fail_on;

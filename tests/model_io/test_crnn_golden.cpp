@@ -1,7 +1,7 @@
 // The C++ CRNN against PyTorch (tests/data/golden/, made by scripts/make_crnn_goldens.py from the
 // recipe's model written in scripts/torch_crnn.py): eval outputs, train-mode gradients of every
-// parameter tensor, and five mean-teacher steps. Weights and inputs come from the formulas of
-// scripts/crnn_formulas.md (golden_formulas.hpp).
+// parameter tensor, and five steps of train::MeanTeacher (the one step `greensed train` runs).
+// Weights and inputs come from the formulas of scripts/crnn_formulas.md (golden_formulas.hpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,8 +14,8 @@
 #include "greensed/core/rng.hpp"
 #include "greensed/model/crnn.hpp"
 #include "greensed/model/safetensors.hpp"
-#include "greensed/nn/loss.hpp"
-#include "greensed/nn/optim.hpp"
+#include "greensed/train/mean_teacher.hpp"
+#include "greensed/train/schedules.hpp"
 
 namespace greensed::golden {
 namespace {
@@ -165,12 +165,7 @@ TEST(CrnnGolden, TrainModeGradientsOfEveryParameterMatchPyTorch) {
   EXPECT_EQ(n_checked, 62);  // every parameter tensor of the default CRNN
 }
 
-// f(s) of the recipe's ExponentialWarmup.
-double ramp(double step, double rampup_length) {
-  const double phase = 1.0 - std::min(std::max(step, 0.0), rampup_length) / rampup_length;
-  return std::exp(-5.0 * phase * phase);
-}
-
+// The step `greensed train` runs (train::MeanTeacher::step, schedule from train::schedule_at).
 TEST(CrnnGolden, FiveMeanTeacherStepsMatchPyTorch) {
   const Safetensors file = golden_file("crnn_steps.safetensors");
   const auto steps = nlohmann::json::parse(file.meta("steps"));
@@ -179,15 +174,24 @@ TEST(CrnnGolden, FiveMeanTeacherStepsMatchPyTorch) {
   const std::vector<int> composition = batch_info["composition"];
   const int batch = composition[0] + composition[1] + composition[2];
   const int n_strong = composition[0], n_weak = composition[1], k = 10;
-  const double max_lr = schedule["max_lr"], rampup = schedule["rampup_length"];
-  const double const_max = schedule["const_max"], ema_factor = schedule["ema_factor"];
 
-  Crnn student(net_without_dropout()), teacher(net_without_dropout());
+  // The recipe's config with the golden's schedule: a warm-up of one epoch of rampup_length steps.
+  core::Config config;
+  config.net = net_without_dropout();
+  config.opt.lr = schedule["max_lr"];
+  config.training.const_max = schedule["const_max"];
+  config.training.ema_factor = schedule["ema_factor"];
+  config.training.n_epochs_warmup = 1;
+  const int64_t steps_per_epoch = schedule["rampup_length"];
+  ASSERT_EQ(schedule["betas"], nlohmann::json({0.9, 0.999}));  // nn::Adam's defaults
+  ASSERT_EQ(schedule["eps"].get<double>(), 1e-8);
+
+  train::MeanTeacher mt(config);
+  model::Crnn& student = mt.student();
+  model::Crnn& teacher = mt.teacher();
   fill_weights(file, student);
   fill_weights(file, teacher);
   if (HasFatalFailure()) return;
-  nn::Adam adam(student.n_params(), 0.9, 0.999, 1e-8);
-  core::RngStream rng_student(1, 1), rng_teacher(1, 2);
   const int t_out = student.frames_out(kFrames);
 
   for (int step = 1; step <= 5; ++step) {
@@ -203,40 +207,24 @@ TEST(CrnnGolden, FiveMeanTeacherStepsMatchPyTorch) {
         y_weak[b * k + c] = hash_u(30 + step, i) < 0.4;
       }
     }
+    const train::StepSchedule at = train::schedule_at(config, steps_per_epoch, step);
+    const train::StepBatch in{x.data(), batch,  kMels,           kFrames,
+                              n_strong, n_weak, y_strong.data(), y_weak.data()};
+    const train::StepLosses l = mt.step(in, step, at);
 
-    student.forward(x.data(), batch, kMels, kFrames, Mode::kTrain, &rng_student, true);
-    teacher.forward(x.data(), batch, kMels, kFrames, Mode::kTrain, &rng_teacher, false);
-    const int64_t n_out = int64_t{batch} * k * t_out;
-    std::vector<float> grad_strong(n_out, 0.0f), grad_weak(int64_t{batch} * k, 0.0f);
-    const double weight = const_max * ramp(step, rampup);
-    const double loss_strong =
-        nn::bce_mean(student.strong(), y_strong.data(), y_strong.size(), 1.0f, grad_strong.data());
-    const double loss_weak = nn::bce_mean(student.weak() + n_strong * k, y_weak.data(),
-                                          y_weak.size(), 1.0f, grad_weak.data() + n_strong * k);
-    const double loss_cs = nn::mse_mean(student.strong(), teacher.strong(), n_out,
-                                        static_cast<float>(weight), grad_strong.data());
-    const double loss_cw = nn::mse_mean(student.weak(), teacher.weak(), int64_t{batch} * k,
-                                        static_cast<float>(weight), grad_weak.data());
-    const double loss = loss_strong + loss_weak + weight * (loss_cs + loss_cw);
     const auto near = [](double got, double want) {
       return std::abs(got - want) <= 1e-4 * std::abs(want) + 1e-9;
     };
-    EXPECT_PRED2(near, loss_strong, ref["loss_strong"].get<double>());
-    EXPECT_PRED2(near, loss_weak, ref["loss_weak"].get<double>());
-    EXPECT_PRED2(near, loss_cs, ref["loss_cs"].get<double>());
-    EXPECT_PRED2(near, loss_cw, ref["loss_cw"].get<double>());
-    EXPECT_PRED2(near, weight, ref["weight"].get<double>());
-    EXPECT_PRED2(near, loss, ref["loss"].get<double>());
-
-    // EMA before this step's update, parameters only; then backward and Adam.
-    const double alpha = nn::ema_alpha(step, ema_factor);
-    EXPECT_DOUBLE_EQ(alpha, ref["alpha"].get<double>());
-    nn::ema_update(teacher.params(), student.params(), alpha);
-    student.zero_grad();
-    student.backward(grad_strong.data(), grad_weak.data());
-    const double lr = step == 1 ? max_lr : max_lr * ramp(step, rampup);
-    EXPECT_PRED2(near, lr, ref["lr"].get<double>());
-    adam.step(student.params(), student.grads(), lr);
+    EXPECT_PRED2(near, l.strong, ref["loss_strong"].get<double>());
+    EXPECT_PRED2(near, l.weak, ref["loss_weak"].get<double>());
+    EXPECT_PRED2(near, l.cons_strong, ref["loss_cs"].get<double>());
+    EXPECT_PRED2(near, l.cons_weak, ref["loss_cw"].get<double>());
+    EXPECT_PRED2(near, l.teacher_strong, ref["teacher_loss_strong"].get<double>());
+    EXPECT_PRED2(near, l.teacher_weak, ref["teacher_loss_weak"].get<double>());
+    EXPECT_PRED2(near, at.consistency_weight, ref["weight"].get<double>());
+    EXPECT_PRED2(near, l.total, ref["loss"].get<double>());
+    EXPECT_DOUBLE_EQ(at.ema_alpha, ref["alpha"].get<double>());
+    EXPECT_PRED2(near, at.lr, ref["lr"].get<double>());
   }
 
   // The reference is PyTorch's float64 trajectory. Every tensor within 1e-5 of it, except where
@@ -246,7 +234,7 @@ TEST(CrnnGolden, FiveMeanTeacherStepsMatchPyTorch) {
   // |g| near the noise) move by up to ±lr in any float32 implementation. There the bound is 4×
   // PyTorch's float32 deviation.
   int n_noise_bound = 0;
-  for (auto* m : {&student, &teacher}) {
+  for (model::Crnn* m : {&student, &teacher}) {
     const std::string what = m == &student ? "student" : "teacher";
     for (const auto& t : m->named_tensors()) {
       if (t.data_i64 != nullptr) {

@@ -40,13 +40,6 @@ TEST(Adam, MatchesTorchFormulaOverManySteps) {
   for (int i = 0; i < n; ++i) EXPECT_NEAR(p[i], pd[i], 1e-6) << i;
 }
 
-TEST(Ema, AlphaFollowsTheRecipeSchedule) {
-  EXPECT_DOUBLE_EQ(ema_alpha(1, 0.999), 0.5);
-  EXPECT_DOUBLE_EQ(ema_alpha(3, 0.999), 0.75);
-  EXPECT_DOUBLE_EQ(ema_alpha(999, 0.999), 0.999);
-  EXPECT_DOUBLE_EQ(ema_alpha(5000, 0.999), 0.999);
-}
-
 TEST(Ema, UpdateIsConvexCombination) {
   std::vector<float> teacher = {1.0f, 2.0f, -1.0f};
   const std::vector<float> student = {3.0f, 2.0f, 1.0f};

@@ -22,6 +22,12 @@
 
 namespace greensed::data {
 
+// Where a clip longer than the training length was cropped (all 0 when it was not).
+struct ClipCrop {
+  int64_t first_frame = 0;  // the first feature frame kept
+  double onset_s = 0.0;     // the same in seconds, by which the clip's labels are shifted
+};
+
 // Where features come from; training wires it to the feature cache, tests use a fake. Called from
 // the loader thread only (one call at a time).
 class FeatureSource {
@@ -30,9 +36,8 @@ class FeatureSource {
   virtual int n_mels() const = 0;    // F
   virtual int n_frames() const = 0;  // T
   // Fills out [F, T] with the clip's LINEAR-magnitude mel spectrogram, padded or cropped to the
-  // training length. Returns the crop onset in seconds (0 unless a longer clip was cropped), by
-  // which the clip's labels are shifted.
-  virtual double load(const std::string& clip_path, std::span<float> out_linear_mel) = 0;
+  // training length, and says where it was cropped.
+  virtual ClipCrop load(const std::string& clip_path, std::span<float> out_linear_mel) = 0;
 };
 
 // Resume point: restoring it makes the loader produce the batch that followed.
@@ -46,10 +51,11 @@ struct Batch {
   int step = 0;  // within the epoch
   int n_strong = 0, n_weak = 0, n_unlabeled = 0;
   int n_mels = 0, n_frames = 0, n_label_frames = 0;
-  std::vector<float> features;       // [B, F, T], linear mel (MixUp already applied)
-  std::vector<float> strong_labels;  // [n_strong, K, T_label]
-  std::vector<float> weak_labels;    // [n_weak, K]
-  std::vector<std::string> clips;    // [B] paths, in row order
+  std::vector<float> features;        // [B, F, T], linear mel (MixUp already applied)
+  std::vector<float> strong_labels;   // [n_strong, K, T_label]
+  std::vector<float> weak_labels;     // [n_weak, K]
+  std::vector<std::string> clips;     // [B] paths, in row order
+  std::vector<int64_t> first_frames;  // [B] crop start frame per row (0 = not cropped)
   MixupDraw mixup;
   LoaderState state_after;  // checkpoint this after the step on this batch to resume exactly
 

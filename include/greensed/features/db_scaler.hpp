@@ -1,8 +1,8 @@
 // The per-batch steps after the (cached, linear) mel spectrogram, spec desed_baseline §2.2–2.4:
 //   linear mel → (MixUp, in training) → amplitude_to_db → scale_instance → CRNN.
-// Training calls these on a batch buffer after MixUp; `greensed infer` and `--dump` call them on
-// one clip (B = 1). Buffers are [B, F, T] row-major (F = n_mels, T = frames), float32, modified in
-// place.
+// network_input is the one place that chains them: training calls it on a batch buffer after
+// MixUp, evaluation on a batch, `greensed infer` and `features --dump` on one clip (B = 1). Buffers
+// are [B, F, T] row-major (F = n_mels, T = frames), float32, modified in place.
 #pragma once
 
 #include <cstdint>
@@ -35,5 +35,9 @@ NormType parse_normtype(const std::string& name);
 // Statistics are accumulated in double.
 void scale_instance(std::span<float> x, int64_t n_clips, NormType type);
 void scale_instance_reference(std::span<float> x, int64_t n_clips, NormType type);
+
+// The network input of n_clips linear mels [n_clips, F, T], in place: amplitude_to_db (with the
+// clamp), then scale_instance.
+void network_input(std::span<float> x, int64_t n_clips, NormType type);
 
 }  // namespace greensed::features

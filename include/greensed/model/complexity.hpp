@@ -69,4 +69,8 @@ int n_input_frames(double seconds, int sample_rate, int hop_length);
 // The per-block table `greensed model-info` prints (plain text, one row per part, totals last).
 std::string complexity_table(const Complexity& c);
 
+// Multiply-accumulates of one forward pass of the matrix products (convolutions, GLU linears,
+// GRU input and recurrent products, heads) for one clip of n_frames × n_mels (bench step's FLOPs).
+double forward_macs_per_clip(const core::NetConfig& net, int n_mels, int n_frames);
+
 }  // namespace greensed::model

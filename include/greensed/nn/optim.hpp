@@ -27,8 +27,7 @@ class Adam {
   AdamState state_;
 };
 
-// α at global step k (1-based): min(1 − 1/(k + 1), ema_factor).
-double ema_alpha(int64_t step, double ema_factor);
+// α of step k: train::schedule_at (greensed/train/schedules.hpp).
 // teacher = α·teacher + (1 − α)·student over PARAMETERS only (BatchNorm running statistics are
 // buffers and are not averaged, as in the recipe).
 void ema_update(std::span<float> teacher, std::span<const float> student, double alpha);

@@ -5,7 +5,7 @@
 // Length: the cache pads clips up to 10 s (626 frames). A longer clip is cropped to 626 frames:
 // at a random frame for training (the reference crops samples at random, spec desed_baseline
 // §1.2; greensed crops at frame = hop-sample granularity), at frame 0 for evaluation. The returned
-// onset (seconds) shifts the clip's labels.
+// crop's onset (seconds) shifts the clip's labels; its first frame goes into the step trace.
 #pragma once
 
 #include <memory>
@@ -25,7 +25,7 @@ class CacheFeatureSource : public data::FeatureSource {
 
   int n_mels() const override;
   int n_frames() const override { return n_frames_; }
-  double load(const std::string& clip_path, std::span<float> out_linear_mel) override;
+  data::ClipCrop load(const std::string& clip_path, std::span<float> out_linear_mel) override;
 
   int64_t computed() const { return computed_; }  // cache misses filled by this source
 

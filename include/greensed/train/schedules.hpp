@@ -4,7 +4,21 @@
 
 #include <cstdint>
 
+#include "greensed/core/config.hpp"
+
 namespace greensed::train {
+
+// What step k runs at. schedule_at is THE function of the config every caller uses (the trainer,
+// bench step, the golden test, the trace).
+struct StepSchedule {
+  double lr = 0;                  // Adam's learning rate
+  double consistency_weight = 0;  // w_k
+  double ema_alpha = 0;           // α_k of the teacher update
+};
+
+// Step k of a run with `steps_per_epoch` steps per epoch: opt.lr, training.const_max,
+// training.ema_factor, warm-up over training.n_epochs_warmup epochs.
+StepSchedule schedule_at(const core::Config& config, int64_t steps_per_epoch, int64_t k);
 
 // asteroid ExponentialWarmup factor: f(s) = exp(-5·(1 − min(max(s, 0), R)/R)²); f = 1 when R = 0.
 double exp_rampup(int64_t step, int64_t rampup_steps);

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "greensed/core/error.hpp"
+#include "greensed/core/fault.hpp"
 
 namespace greensed::core {
 namespace {
@@ -101,6 +102,7 @@ void write_file_atomic(const std::string& path, std::string_view content, Durabi
     ::unlink(tmp.c_str());
     throw InputError(fmt::format("{}: cannot write ({})", path, std::strerror(err)));
   }
+  fault_point("before-rename", std::filesystem::path(path).filename().string());
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());

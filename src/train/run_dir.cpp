@@ -29,6 +29,20 @@ namespace fs = std::filesystem;
 
 constexpr const char* kLockFile = "run.lock";
 constexpr const char* kHistoryPrefix = "# history: ";
+constexpr const char* kTrainStateKey = "greensed.train_state";
+
+int checkpoint_epoch(const std::string& path) {
+  const auto st = model::read_safetensors(path);
+  return train_state_from_json(st.meta(kTrainStateKey), path).epoch;
+}
+
+// Keys a resumed run can never change, even with --allow-config-change: the checkpoint's place in
+// the epoch depends on the batch composition, and its tensors' shapes on the network and the mel
+// bands.
+bool fixed_on_resume(const std::string& key) {
+  if (key == "training.batch_size" || key == "feats.n_mels") return true;
+  return key.rfind("net.", 0) == 0 && key != "net.dropout" && key != "net.dropout_recurrent";
+}
 
 // Keys that change neither the trained weights nor the measured F1: how long the run goes
 // (n_epochs, stopping), where and how fast it runs, how energy is metered, and settings `train`
@@ -108,7 +122,9 @@ std::vector<std::string> describe_checkpoints(const std::string& run_dir) {
     const std::string rel = "checkpoints/" + f.filename().string();
     try {
       const auto st = model::read_safetensors(f.string());
-      const TrainState s = train_state_from_json(st.meta("greensed.train_state"), f.string());
+      // Weights-only files (init.safetensors, written before step 1) are no resume point.
+      if (!st.metadata.count(kTrainStateKey)) continue;
+      const TrainState s = train_state_from_json(st.meta(kTrainStateKey), f.string());
       out.push_back(fmt::format("{} (after epoch {})", rel, s.epoch));
     } catch (const std::exception& e) {
       out.push_back(fmt::format("{} (unreadable: {})", rel, e.what()));
@@ -188,12 +204,13 @@ ResumePlan plan_resume(const std::string& run_dir, bool resume, const std::strin
           resume_from, run_dir, fmt::join(describe_checkpoints(run_dir), ", ")));
     }
     plan.from_checkpoint = true;
+    plan.epoch = checkpoint_epoch(plan.checkpoint);
     return plan;
   }
   const size_t n_rows = data_lines(epochs).size();
   const auto checkpoints = describe_checkpoints(run_dir);
   if (!resume) {
-    if (n_rows > 0 || !checkpoints.empty() || fs::exists(last, ec)) {
+    if (n_rows > 0 || fs::exists(last, ec)) {
       throw core::InputError(fmt::format(
           "{}: already holds a run ({} epoch row(s) in epochs.csv, checkpoints: {}); pass --resume "
           "to continue it, or choose another --run-dir",
@@ -205,9 +222,10 @@ ResumePlan plan_resume(const std::string& run_dir, bool resume, const std::strin
   if (fs::exists(last, ec)) {
     plan.from_checkpoint = true;
     plan.checkpoint = last;
+    plan.epoch = checkpoint_epoch(last);
     return plan;
   }
-  if (n_rows > 0 || !checkpoints.empty()) {
+  if (n_rows > 0) {
     std::string choices;
     for (const auto& c : checkpoints) {
       if (c.find("(unreadable") == std::string::npos) {
@@ -223,7 +241,13 @@ ResumePlan plan_resume(const std::string& run_dir, bool resume, const std::strin
                         : choices + " (continue after that checkpoint's epoch; later rows "
                                     "are kept in epochs_discarded.csv)"));
   }
-  return plan;  // nothing trained yet: start
+  // No epoch finished (a kill in epoch 1, or during its first checkpoints, which come before its
+  // row): start; the checkpoints of that unfinished epoch, if any, are written again.
+  if (!checkpoints.empty()) {
+    spdlog::info("[run] {}: no epoch row yet; starting (replacing {} of the unfinished epoch 1)",
+                 run_dir, fmt::join(checkpoints, ", "));
+  }
+  return plan;
 }
 
 std::vector<ConfigChange> diff_configs(const core::Config& saved, const core::Config& now) {
@@ -266,11 +290,20 @@ std::vector<ConfigChange> check_and_write_config(const std::string& run_dir,
       spdlog::warn("[run] {}: unreadable ({}); replaced by the config given now", path, e.what());
     }
     if (!saved.config.source_path.empty()) changes = diff_configs(saved.config, config);
-    std::string refused;
+    std::string refused, fixed;
     for (const auto& c : changes) {
-      if (c.changes_training) {
-        refused += fmt::format("\n  {}: {} (saved) -> {} (now)", c.key, c.old_value, c.new_value);
-      }
+      const std::string line =
+          fmt::format("\n  {}: {} (saved) -> {} (now)", c.key, c.old_value, c.new_value);
+      if (fixed_on_resume(c.key)) fixed += line;
+      if (c.changes_training) refused += line;
+    }
+    if (!fixed.empty()) {
+      throw core::InputError(fmt::format(
+          "{}: these keys cannot change when a run is resumed (the checkpoint's place in the "
+          "epoch depends on the batch composition, its tensors on the network):{}\nResume with "
+          "the saved config ({}), or start a new --run-dir with --init-from {} to begin from "
+          "its weights",
+          run_dir, fixed, path, (fs::path(run_dir) / "checkpoints/last.safetensors").string()));
     }
     if (!refused.empty() && !allow_change) {
       throw core::InputError(fmt::format(

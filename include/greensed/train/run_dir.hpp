@@ -40,12 +40,14 @@ std::shared_ptr<RunDirLock> lock_run_dir(const std::string& run_dir);
 struct ResumePlan {
   bool from_checkpoint = false;
   std::string checkpoint;  // the file to load when from_checkpoint
+  int epoch = 0;           // the epochs that checkpoint has finished
 };
 
 // Decides (and changes nothing): without `resume` a folder that already holds epoch rows or a
-// checkpoint is refused; with `resume` the run continues from `resume_from` when given (relative
-// to the run directory, or as given), else from checkpoints/last.safetensors; with epoch rows or
-// other checkpoints but no last checkpoint it refuses and names the choices. Throws InputError.
+// last checkpoint is refused; with `resume` the run continues from `resume_from` when given
+// (relative to the run directory, or as given), else from checkpoints/last.safetensors; with epoch
+// rows but no last checkpoint it refuses and names the choices (the run's other checkpoints, or a
+// new run directory). Throws InputError.
 ResumePlan plan_resume(const std::string& run_dir, bool resume, const std::string& resume_from);
 
 // One key whose value differs between the saved config and the new one.
@@ -58,7 +60,8 @@ std::vector<ConfigChange> diff_configs(const core::Config& saved, const core::Co
 
 // Checks `config` against <run_dir>/config.yaml when resuming (`after_epoch` finished): keys that
 // change what is trained or measured are an InputError naming each key with its old and new value
-// unless `allow_change`; then writes config.yaml (the config in force plus its history, one line
+// unless `allow_change` (the batch composition and the network's shape cannot change at all);
+// then writes config.yaml (the config in force plus its history, one line
 // per resume that changed something). Call it before any other write to the run directory.
 // Returns the changes accepted now.
 std::vector<ConfigChange> check_and_write_config(const std::string& run_dir,

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -564,6 +566,61 @@ void check_cross_fields(const Config& c, const std::string& origin) {
   }
 }
 
+// PyYAML, which the reference recipe loads its YAML with, keeps the LAST of duplicate keys in a
+// mapping; yaml-cpp keeps both and its lookup finds the first. Rebuilds every mapping that has
+// duplicates with the last value of each key (in the order keys first appear), and warns with
+// both line numbers. Nodes without duplicates are returned as they are (marks kept for messages).
+YAML::Node last_duplicate_wins(const YAML::Node& node, const std::string& prefix,
+                               const std::string& origin, std::vector<std::string>& warnings) {
+  if (node.IsSequence()) {
+    std::vector<YAML::Node> items;
+    bool changed = false;
+    for (const auto& item : node) {
+      items.push_back(last_duplicate_wins(item, prefix, origin, warnings));
+      changed = changed || !items.back().is(item);
+    }
+    if (!changed) return node;
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const auto& item : items) out.push_back(item);
+    return out;
+  }
+  if (!node.IsMap()) return node;
+  struct Entry {
+    std::string name;
+    YAML::Node key, value;
+  };
+  std::vector<Entry> entries;
+  std::map<std::string, size_t> last;  // key text -> index in `entries` of its last occurrence
+  std::vector<std::string> order;      // key texts in order of first appearance
+  bool changed = false;
+  for (const auto& kv : node) {
+    const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : node_text(kv.first);
+    const std::string dotted = prefix.empty() ? name : prefix + "." + name;
+    entries.push_back({name, kv.first, last_duplicate_wins(kv.second, dotted, origin, warnings)});
+    changed = changed || !entries.back().value.is(kv.second);
+    const auto it = last.find(name);
+    if (it == last.end()) {
+      order.push_back(name);
+      last.emplace(name, entries.size() - 1);
+      continue;
+    }
+    changed = true;
+    const YAML::Node& before = entries[it->second].key;
+    warnings.push_back(fmt::format(
+        "{}:{}: duplicate key '{}' (also on line {}); the last one is used, as PyYAML (the "
+        "recipe's loader) does: delete one of them",
+        origin, kv.first.Mark().line + 1, dotted, before.Mark().line + 1));
+    it->second = entries.size() - 1;
+  }
+  if (!changed) return node;
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& name : order) {
+    const Entry& e = entries[last.at(name)];
+    out.force_insert(e.key, e.value);
+  }
+  return out;
+}
+
 LoadedConfig parse_root(YAML::Node root, Origins origins,
                         const std::vector<std::string>& overrides) {
   if (root.IsNull() || !root.IsDefined()) root = YAML::Node(YAML::NodeType::Map);
@@ -571,8 +628,9 @@ LoadedConfig parse_root(YAML::Node root, Origins origins,
     throw InputError(fmt::format("{}: a config must be a mapping of sections (training, data, ...)",
                                  origins.file));
   }
-  for (const auto& text : overrides) apply_override(root, text, origins);
   LoadedConfig loaded;
+  root = last_duplicate_wins(root, "", origins.file, loaded.warnings);
+  for (const auto& text : overrides) apply_override(root, text, origins);
   Parser parser(root, origins, loaded.warnings);
   visit_sections(loaded.config, parser);
   parser.check_unknown_sections();
@@ -602,11 +660,16 @@ LoadedConfig parse_config(const std::string& yaml_text, const std::string& origi
 }
 
 LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  errno = 0;
   std::ifstream in(path);
   if (!in) {
+    const int err = errno;  // from open(2)
     throw InputError(fmt::format(
         "{}: cannot open the config file ({}); pass an existing YAML file, e.g. configs/demo.yaml",
-        path, std::filesystem::exists(path) ? "permission denied" : "no such file"));
+        path,
+        err == ENOENT   ? std::string("no such file")
+        : err == EACCES ? std::string("permission denied")
+                        : std::string(err ? std::strerror(err) : "unknown reason")));
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -140,11 +140,21 @@ std::vector<std::string> remove_orphan_temp_files(const std::string& dir, bool r
 }
 
 std::string read_file(const std::string& path) {
+  if (path.empty()) {
+    throw InputError(
+        "cannot open a file: the path is empty (an option or config key without a value?)");
+  }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw InputError(
-        fmt::format("{}: cannot open ({})", path,
-                    std::filesystem::exists(path) ? "permission denied" : "no such file"));
+    // errno from open(2): no such file, permission denied, a symbolic link loop, ...
+    const int err = errno;
+    throw InputError(fmt::format("{}: cannot open ({})", path,
+                                 err == ENOENT   ? std::string("no such file")
+                                 : err == EACCES ? std::string("permission denied")
+                                 : err == ELOOP
+                                     ? std::string("symbolic link loop")
+                                     : std::string(err ? std::strerror(err) : "unknown reason")));
   }
   std::stringstream ss;
   ss << in.rdbuf();

@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <map>
 
@@ -39,10 +42,16 @@ TEST(Config, ShippedConfigsLoadWithoutWarnings) {
 }
 
 TEST(Config, ReferenceDefaultYamlLoadsUnchanged) {
-  // The DESED_task 2022 recipe's confs/default.yaml, including its duplicated `precision` key.
+  // The DESED_task 2022 recipe's confs/default.yaml, including its duplicated `precision` key:
+  // one warning naming both lines, nothing else.
   const auto loaded =
       load_config(std::string(GREENSED_TEST_DATA_DIR) + "/config/desed_task_2022_default.yaml");
-  EXPECT_TRUE(loaded.warnings.empty()) << loaded.warnings.front();
+  ASSERT_EQ(loaded.warnings.size(), 1u);
+  EXPECT_NE(loaded.warnings[0].find(
+                "desed_task_2022_default.yaml:24: duplicate key 'training.precision' (also on "
+                "line 21); the last one is used"),
+            std::string::npos)
+      << loaded.warnings[0];
   EXPECT_EQ(loaded.config.data.weak_tsv, "../../data/dcase/dataset/metadata/train/weak.tsv");
   EXPECT_EQ(loaded.config.training.seed, 42);
 }
@@ -168,6 +177,43 @@ TEST(Config, EntriesListEveryKeyWithItsValue) {
   int n_diff = 0;
   for (size_t i = 0; i < ea.size(); ++i) n_diff += ea[i] != eb[i];
   EXPECT_EQ(n_diff, 1);
+}
+
+// Issue 15 item 8: yaml-cpp's lookup found the FIRST of duplicate keys, silently; PyYAML (the
+// recipe's loader) keeps the last.
+TEST(Config, DuplicateKeysWarnWithBothLinesAndTheLastWins) {
+  const auto loaded = parse_config(
+      "training:\n  n_epochs: 3\n  seed: 1\n  n_epochs: 5\ndata:\n  synth_tsv: first.tsv\n"
+      "net:\n  dropout: 0.1\ndata:\n  synth_tsv: second.tsv\n",
+      "dup.yaml");
+  EXPECT_EQ(loaded.config.training.n_epochs, 5);
+  EXPECT_EQ(loaded.config.training.seed, 1);
+  EXPECT_EQ(loaded.config.data.synth_tsv, "second.tsv");
+  EXPECT_DOUBLE_EQ(loaded.config.net.dropout, 0.1);
+  ASSERT_EQ(loaded.warnings.size(), 2u);
+  EXPECT_EQ(loaded.warnings[0],
+            "dup.yaml:4: duplicate key 'training.n_epochs' (also on line 2); the last one is used, "
+            "as PyYAML (the recipe's loader) does: delete one of them");
+  EXPECT_EQ(loaded.warnings[1],
+            "dup.yaml:9: duplicate key 'data' (also on line 5); the last one is used, as PyYAML "
+            "(the recipe's loader) does: delete one of them");
+  // errors in a rebuilt section still name the line
+  try {
+    parse_config("training:\n  n_epochs: 3\n  n_epochs: -1\n", "dup.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("dup.yaml:3: training.n_epochs:", 0), 0u) << e.what();
+  }
+}
+
+// Issue 15 item 5: std::filesystem::exists threw on a symlink loop (exit 3).
+TEST(ConfigErrors, SymlinkLoopIsAnInputError) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("greensed_config_loop_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_symlink("loop.yaml", dir / "loop.yaml");
+  EXPECT_THROW(load_config((dir / "loop.yaml").string()), InputError);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -142,11 +142,21 @@ size_t n_rows(const fs::path& csv) {
 }
 
 fs::path fresh(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / name;
+  // Per process: engineers and CI may run the suite at the same time on one machine.
+  const fs::path dir = fs::temp_directory_path() / (name + "_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
 }
+
+// Removes a test's folder when the test passed (a failed one is kept to look at).
+struct RemoveIfPassed {
+  fs::path dir;
+  ~RemoveIfPassed() {
+    std::error_code ec;
+    if (!::testing::Test::HasFailure()) fs::remove_all(dir, ec);
+  }
+};
 
 void synth(const fs::path& dir) {
   const Outcome r = run(dir, with({"synth", "--config", kConfig}, tiny()));
@@ -157,6 +167,7 @@ void synth(const fs::path& dir) {
 // the uninterrupted run's rows; temporary files of the killed write are gone after the resume.
 TEST(Faults, KillsAtChosenPointsThenResumeGiveTheUninterruptedRows) {
   const fs::path dir = fresh("greensed_test_faults_kill");
+  const RemoveIfPassed cleanup{dir};
   ASSERT_NO_FATAL_FAILURE(synth(dir));
   const Outcome reference = run(dir, train_args("runs/reference"));
   ASSERT_EQ(reference.code, 0) << reference.output;
@@ -202,6 +213,7 @@ TEST(Faults, KillsAtChosenPointsThenResumeGiveTheUninterruptedRows) {
 // Two trains on one folder, the resume rules and the config check, from the command line.
 TEST(Faults, RunDirectoryHasOneOwnerAndResumeNeverDeletes) {
   const fs::path dir = fresh("greensed_test_faults_rundir");
+  const RemoveIfPassed cleanup{dir};
   ASSERT_NO_FATAL_FAILURE(synth(dir));
   const fs::path rd = dir / "runs/a";
 
@@ -275,6 +287,7 @@ TEST(Faults, RunDirectoryHasOneOwnerAndResumeNeverDeletes) {
 // temporary file left, and epochs.csv holds only whole rows.
 TEST(Faults, FullDiskIsAClearErrorAndLeavesNoTemporaryFile) {
   const fs::path dir = fresh("greensed_test_faults_full");
+  const RemoveIfPassed cleanup{dir};
   const fs::path mnt = dir / "small";
   fs::create_directories(mnt);
   // 12 MiB: the run starts (config, log, init checkpoint ~9 MB) and fills up at epoch 1's

@@ -26,6 +26,12 @@ std::string node_text(const YAML::Node& node) {
   return out.c_str();
 }
 
+// A mapping key as text: its scalar, or its flow form for a complex key (`? [a, b]`), which
+// as<std::string>() would throw on.
+std::string key_text(const YAML::Node& key) {
+  return key.IsScalar() ? key.Scalar() : node_text(key);
+}
+
 bool convert_value(const YAML::Node& n, int& out) {
   if (!n.IsScalar()) return false;
   try {
@@ -418,7 +424,7 @@ class Parser {
     keys_.clear();
     visit(s, *this);
     for (const auto& kv : node) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = key_text(kv.first);
       if (!keys_.count(key)) {
         warnings_.push_back(fmt::format("{}: unknown key '{}.{}' is ignored (known keys: {})",
                                         origins_.of(section_ + "." + key, kv.first), section_, key,
@@ -450,7 +456,7 @@ class Parser {
 
   void check_unknown_sections() {
     for (const auto& kv : root_) {
-      const std::string name = kv.first.as<std::string>();
+      const std::string name = key_text(kv.first);
       if (!known_sections_.count(name)) {
         warnings_.push_back(fmt::format("{}: unknown section '{}' is ignored (known sections: {})",
                                         origins_.of(name, kv.first), name, join(known_sections_)));
@@ -594,7 +600,7 @@ YAML::Node last_duplicate_wins(const YAML::Node& node, const std::string& prefix
   std::vector<std::string> order;      // key texts in order of first appearance
   bool changed = false;
   for (const auto& kv : node) {
-    const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : node_text(kv.first);
+    const std::string name = key_text(kv.first);
     const std::string dotted = prefix.empty() ? name : prefix + "." + name;
     entries.push_back({name, kv.first, last_duplicate_wins(kv.second, dotted, origin, warnings)});
     changed = changed || !entries.back().value.is(kv.second);

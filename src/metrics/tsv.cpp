@@ -67,7 +67,10 @@ int require_column(const Header& header, std::string_view name, const std::strin
 }  // namespace
 
 EventTable read_event_table(const std::string& path) {
-  const std::string text = core::read_file(path);
+  return parse_event_table(core::read_file(path), path);
+}
+
+EventTable parse_event_table(std::string_view text, const std::string& path) {
   const auto lines = split_lines(text);
   if (lines.empty()) {
     throw InputError(
@@ -139,7 +142,10 @@ EventTable read_event_table(const std::string& path) {
 }
 
 Durations read_durations(const std::string& path) {
-  const std::string text = core::read_file(path);
+  return parse_durations(core::read_file(path), path);
+}
+
+Durations parse_durations(std::string_view text, const std::string& path) {
   const auto lines = split_lines(text);
   if (lines.empty()) {
     throw InputError(fmt::format(
@@ -194,7 +200,10 @@ double threshold_from_filename(const std::string& path) {
 }
 
 ClipScores read_score_file(const std::string& path) {
-  const std::string text = core::read_file(path);
+  return parse_score_file(core::read_file(path), path);
+}
+
+ClipScores parse_score_file(std::string_view text, const std::string& path) {
   const auto lines = split_lines(text);
   if (lines.empty()) {
     throw InputError(

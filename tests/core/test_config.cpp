@@ -206,6 +206,22 @@ TEST(Config, DuplicateKeysWarnWithBothLinesAndTheLastWins) {
   }
 }
 
+// Found by fuzz_config: a complex mapping key (`? [a, b]`) made yaml-cpp's as<std::string>()
+// throw its own exception, which reached main as an internal error (exit 3). It is an unknown
+// key or section like any other: a warning naming it.
+TEST(Config, ComplexKeysAreUnknownKeysNotACrash) {
+  LoadedConfig loaded;
+  ASSERT_NO_THROW(loaded = parse_config("training:\n  ? [a, b]\n  : 1\n  n_epochs: 4\n"
+                                        "? {x: 1}\n: 2\n",
+                                        "complex.yaml"));
+  EXPECT_EQ(loaded.config.training.n_epochs, 4);
+  ASSERT_EQ(loaded.warnings.size(), 2u);
+  EXPECT_NE(loaded.warnings[0].find("unknown key 'training.[a, b]' is ignored"), std::string::npos)
+      << loaded.warnings[0];
+  EXPECT_NE(loaded.warnings[1].find("unknown section '{x: 1}' is ignored"), std::string::npos)
+      << loaded.warnings[1];
+}
+
 // Issue 15 item 5: std::filesystem::exists threw on a symlink loop (exit 3).
 TEST(ConfigErrors, SymlinkLoopIsAnInputError) {
   const auto dir = std::filesystem::temp_directory_path() /

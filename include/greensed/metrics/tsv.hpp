@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "greensed/metrics/events.hpp"
@@ -16,10 +17,13 @@ namespace greensed::metrics {
 // event_label are all empty lists the clip without events. Rejects rows with onset > offset and
 // negative times. A UTF-8 byte-order mark is ignored; lines end in LF or CRLF.
 EventTable read_event_table(const std::string& path);
+// The same on text already read; `path` names it in messages.
+EventTable parse_event_table(std::string_view text, const std::string& path);
 
 // Columns filename, duration (> 0). Later duplicates of a filename are ignored (psds_eval keeps
 // the first).
 Durations read_durations(const std::string& path);
+Durations parse_durations(std::string_view text, const std::string& path);
 
 // The decision threshold of a detection table: the last number in its file name
 // ("predictions_th_0.50.tsv" -> 0.5, "th_0.500.tsv" -> 0.5). InputError when there is none.
@@ -28,6 +32,8 @@ double threshold_from_filename(const std::string& path);
 // One sed_scores_eval score file: columns onset, offset, <class_1> ... <class_K>. Frames must
 // touch (offset_t == onset_{t+1}) and have positive length. The clip id is the file stem.
 ClipScores read_score_file(const std::string& path);
+// The clip id is the stem of `path`.
+ClipScores parse_score_file(std::string_view text, const std::string& path);
 
 // A class the score files must have a column for, and where it was required (e.g. "gt.tsv:12").
 struct RequiredClass {

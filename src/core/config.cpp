@@ -499,6 +499,28 @@ class Emitter {
   YAML::Emitter& out_;
 };
 
+// Each key as ("section.key", the value in YAML flow syntax), for comparing two configs.
+class FlatEmitter {
+ public:
+  explicit FlatEmitter(std::vector<std::pair<std::string, std::string>>& out) : out_(out) {}
+  template <class S>
+  void section(const char* name, S& s) {
+    section_ = name;
+    visit(s, *this);
+  }
+  template <class T>
+  void operator()(const char* key, T& field, const Rule<T>&) {
+    YAML::Emitter e;
+    e << YAML::Flow;
+    emit_value(e, field);
+    out_.emplace_back(section_ + "." + key, e.c_str());
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>>& out_;
+  std::string section_;
+};
+
 void apply_override(YAML::Node& root, const std::string& text, Origins& origins) {
   const std::string example = "expected section.key=value, e.g. --set training.n_epochs=10";
   const auto eq = text.find('=');
@@ -667,6 +689,13 @@ std::string config_to_yaml(const Config& config) {
   visit_sections(const_cast<Config&>(config), emitter);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
+}
+
+std::vector<std::pair<std::string, std::string>> config_entries(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  FlatEmitter emitter(out);
+  visit_sections(const_cast<Config&>(config), emitter);
+  return out;
 }
 
 std::vector<int> batch_composition(int total_batch) {

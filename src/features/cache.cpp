@@ -17,7 +17,6 @@
 #include "greensed/audio/audio.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
-#include "write_replace.hpp"
 
 namespace greensed::features {
 namespace {
@@ -115,6 +114,13 @@ FeatureCache::FeatureCache(std::string dir, const CacheSettings& settings)
       settings_hash_(settings.hash()),
       extractor_(settings.mel),
       last_flush_s_(now_s()) {
+  // Temporary files of a process killed during a write (index or clips) are removed at the next
+  // start; those of a process still writing are kept.
+  const auto removed = core::remove_orphan_temp_files(dir_, /*recursive=*/true);
+  if (!removed.empty()) {
+    spdlog::info("[features] removed {} temporary file(s) left by a killed process in {}",
+                 removed.size(), dir_);
+  }
   load_index();
 }
 
@@ -314,7 +320,8 @@ CachedMel FeatureCache::compute_and_store(const std::string& source_path) {
   std::string bytes(kHeaderBytes + mel.values().size_bytes(), '\0');
   std::memcpy(bytes.data(), &h, kHeaderBytes);
   std::memcpy(bytes.data() + kHeaderBytes, mel.data(), mel.values().size_bytes());
-  write_file_replace(dir_ + "/" + entry.file, bytes);
+  // A clip can be recomputed: atomic (never half a file after a kill), no fsync per clip.
+  core::write_file_atomic(dir_ + "/" + entry.file, bytes, core::Durability::kNoFsync);
   {
     std::unique_lock lock(mutex_);
     entries_[key] = std::move(entry);

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 
+#include <map>
+
 #include "greensed/core/config.hpp"
 #include "greensed/core/error.hpp"
 
@@ -157,6 +159,24 @@ TEST(Config, BatchComposition) {
   EXPECT_EQ(batch_composition(48), (std::vector<int>{12, 12, 24}));
   EXPECT_EQ(batch_composition(4), (std::vector<int>{1, 1, 2}));
   EXPECT_THROW(batch_composition(6), InputError);
+}
+
+// config_entries: one entry per key, values comparable as text (what a resumed run compares).
+TEST(Config, EntriesListEveryKeyWithItsValue) {
+  const Config a = parse_config("training: {seed: 7}\nopt: {lr: 0.002}\n", "a.yaml").config;
+  Config b = a;
+  b.training.batch_size = {2, 2, 4};
+  const auto ea = config_entries(a);
+  const auto eb = config_entries(b);
+  ASSERT_EQ(ea.size(), eb.size());
+  std::map<std::string, std::string> m(ea.begin(), ea.end());
+  EXPECT_EQ(m.size(), ea.size());  // no key twice
+  EXPECT_EQ(m.at("training.seed"), "7");
+  EXPECT_EQ(m.at("opt.lr"), "0.002");
+  EXPECT_EQ(m.at("training.batch_size"), "[12, 12, 24]");
+  int n_diff = 0;
+  for (size_t i = 0; i < ea.size(); ++i) n_diff += ea[i] != eb[i];
+  EXPECT_EQ(n_diff, 1);
 }
 
 // Issue 15 item 8: yaml-cpp's lookup found the FIRST of duplicate keys, silently; PyYAML (the

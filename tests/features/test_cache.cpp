@@ -1,6 +1,8 @@
 // features/cache: a second pass computes nothing; size, mtime and settings changes are recomputed;
 // damaged files and indexes are recovered from; bad audio leaves the cache unchanged.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -116,6 +118,23 @@ TEST_F(Cache, TruncatedClipFileIsRecomputed) {
   EXPECT_FALSE(cache.lookup(clip(0)).has_value());
   EXPECT_EQ(cache.get(clip(0)).n_frames(), 626);
   EXPECT_EQ(cache.n_computed(), 1);
+}
+
+// Issue 15 defect 11: a kill during a clip or index write left its temporary file for good; the
+// next start removes those of processes that no longer run.
+TEST_F(Cache, TemporaryFilesOfAKilledWriteAreRemovedAtTheNextStart) {
+  { FeatureCache(cache_dir(), CacheSettings{}).get(clip(0)); }
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  const std::string orphan_clip = cache_dir() + "/mel/0123.mel.tmp." + std::to_string(dead) + ".4";
+  const std::string orphan_index = cache_dir() + "/index.json.tmp." + std::to_string(dead) + ".9";
+  std::ofstream(orphan_clip) << "half a clip";
+  std::ofstream(orphan_index) << "{ half";
+  FeatureCache cache(cache_dir(), CacheSettings{});
+  EXPECT_FALSE(fs::exists(orphan_clip));
+  EXPECT_FALSE(fs::exists(orphan_index));
+  EXPECT_EQ(cache.n_entries(), 1u);
 }
 
 TEST_F(Cache, CorruptIndexMeansEmptyCache) {

@@ -540,8 +540,17 @@ void apply_override(YAML::Node& root, const std::string& text, Origins& origins)
   }
   const std::string section = dotted.substr(0, dot);
   const std::string key = dotted.substr(dot + 1);
-  if (!root[section].IsDefined() || root[section].IsNull())
+  const YAML::Node existing = root[section];
+  if (!existing.IsDefined() || existing.IsNull()) {
     root[section] = YAML::Node(YAML::NodeType::Map);
+  } else if (!existing.IsMap()) {
+    // yaml-cpp would throw its own exception on a scalar (exit 3) and silently turn a sequence
+    // into a mapping; say what is wrong instead, as the parser does without the override.
+    throw InputError(
+        fmt::format("{}: section '{}' must be a mapping of keys, found {} (so --set {} cannot "
+                    "set a key in it)",
+                    origins.of(section, existing), section, node_text(existing), text));
+  }
   root[section][key] = parsed;
   origins.overrides[dotted] = "--set " + text;
   origins.overrides.emplace(section, "--set " + text);

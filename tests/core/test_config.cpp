@@ -222,6 +222,24 @@ TEST(Config, ComplexKeysAreUnknownKeysNotACrash) {
       << loaded.warnings[1];
 }
 
+// Found by fuzz_config: `--set training.n_epochs=3` on a config whose `training:` is a scalar made
+// yaml-cpp throw its own exception (exit 3, "operator[] call on a scalar"); on a sequence it was
+// silently replaced by a mapping. Both are the section's error, naming the file and line.
+TEST(ConfigErrors, OverrideIntoASectionThatIsNotAMapping) {
+  for (const auto& [yaml, found] :
+       {std::pair{"training: 5\n", "'5'"}, std::pair{"data: {}\ntraining: [1, 2]\n", "[1, 2]"}}) {
+    try {
+      parse_config(yaml, "my.yaml", {"training.n_epochs=3"});
+      ADD_FAILURE() << "no error for " << yaml;
+    } catch (const InputError& e) {
+      const std::string line = std::string(yaml).rfind("training", 0) == 0 ? "1" : "2";
+      EXPECT_EQ(std::string(e.what()),
+                "my.yaml:" + line + ": section 'training' must be a mapping of keys, found " +
+                    found + " (so --set training.n_epochs=3 cannot set a key in it)");
+    }
+  }
+}
+
 // Issue 15 item 5: std::filesystem::exists threw on a symlink loop (exit 3).
 TEST(ConfigErrors, SymlinkLoopIsAnInputError) {
   const auto dir = std::filesystem::temp_directory_path() /

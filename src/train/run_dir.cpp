@@ -165,11 +165,17 @@ std::shared_ptr<RunDirLock> lock_run_dir(const std::string& run_dir) {
     if (err == EWOULDBLOCK && ::pread(fd, buf, sizeof buf - 1, 0) > 0) {
       holder = fmt::format("process {}", std::string(buf).substr(0, std::string(buf).find('\n')));
     }
-    ::close(fd);
     if (err != EWOULDBLOCK) {
-      throw core::InputError(
-          fmt::format("{}: cannot lock the run directory ({})", path, std::strerror(err)));
+      // A filesystem without flock (some network mounts): train, but say the folder is unguarded.
+      spdlog::warn(
+          "[run] {}: cannot lock the run directory ({}); a second train on it would not be "
+          "stopped",
+          path, std::strerror(err));
+      auto unguarded = std::shared_ptr<RunDirLock>(new RunDirLock(path, fd));
+      g_locks[key] = unguarded;
+      return unguarded;
     }
+    ::close(fd);
     throw core::InputError(fmt::format(
         "{}: the run directory is in use by {} (it holds {}); wait for it to finish or stop it, "
         "or choose another --run-dir",

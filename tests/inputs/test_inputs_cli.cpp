@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -208,6 +209,37 @@ TEST_F(InputsCli, InferScoresALongFileWhole) {
   const auto e = run_greensed("evaluate --ground-truth " + path("gt.tsv") + " --durations " +
                               path("dur.tsv") + " --scores " + path("out/scores"));
   EXPECT_EQ(e.code, 0) << e.output;
+}
+
+// Items 3 and 5 in `greensed train`: a clip with a NaN sample trained until "training diverged"
+// without naming the clip; a symlink loop in a data folder aborted the run with exit 3. Now the
+// loop is listed as a warning and the NaN clip is an InputError naming it, before any epoch.
+TEST_F(InputsCli, TrainNamesANonFiniteClipAndListsALinkLoop) {
+  const std::string config = std::string(GREENSED_SOURCE_DIR) + "/configs/demo.yaml";
+  const std::string tiny =
+      " --set synth.n_synth_train=8 --set synth.n_synth_val=4 --set synth.n_weak=8"
+      " --set synth.n_unlabeled=8 --set synth.n_test=4 --set training.n_epochs=1"
+      " --set training.batch_size=[1,1,2] --set training.batch_size_val=4";
+  const std::string in_dir = "cd " + dir_.string() + " && " + GREENSED_BINARY;
+  auto r = test::run_shell(in_dir + " synth --config " + config + tiny);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const fs::path weak = dir_ / "data/demo/audio/train/weak_16k";
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(weak)) {
+    if (e.path().extension() == ".wav") names.push_back(e.path().filename().string());
+  }
+  ASSERT_FALSE(names.empty());
+  std::sort(names.begin(), names.end());
+  write_clip("data/demo/audio/train/weak_16k/" + names[0], 10.0,
+             std::numeric_limits<float>::quiet_NaN());
+  fs::create_symlink("loop.wav", dir_ / "data/demo/audio/train/unlabel_in_domain_16k/loop.wav");
+  r = test::run_shell(in_dir + " train --config " + config + " --run-dir runs/x" + tiny);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(contains(
+      r.output, "weak_16k/" + names[0] + ": bad audio: 1 of 160000 samples are NaN or infinite"))
+      << r.output;
+  EXPECT_TRUE(contains(r.output, "unlabel_in_domain_16k/loop.wav: symbolic link loop")) << r.output;
+  EXPECT_FALSE(contains(r.output, "diverged")) << r.output;
 }
 
 // Item 14: a command that does not exist still wrote a 0 kWh emissions row.

@@ -165,11 +165,17 @@ std::shared_ptr<RunDirLock> lock_run_dir(const std::string& run_dir) {
     if (err == EWOULDBLOCK && ::pread(fd, buf, sizeof buf - 1, 0) > 0) {
       holder = fmt::format("process {}", std::string(buf).substr(0, std::string(buf).find('\n')));
     }
-    ::close(fd);
     if (err != EWOULDBLOCK) {
-      throw core::InputError(
-          fmt::format("{}: cannot lock the run directory ({})", path, std::strerror(err)));
+      // A filesystem without flock (some network mounts): train, but say the folder is unguarded.
+      spdlog::warn(
+          "[run] {}: cannot lock the run directory ({}); a second train on it would not be "
+          "stopped",
+          path, std::strerror(err));
+      auto unguarded = std::shared_ptr<RunDirLock>(new RunDirLock(path, fd));
+      g_locks[key] = unguarded;
+      return unguarded;
     }
+    ::close(fd);
     throw core::InputError(fmt::format(
         "{}: the run directory is in use by {} (it holds {}); wait for it to finish or stop it, "
         "or choose another --run-dir",
@@ -219,27 +225,38 @@ ResumePlan plan_resume(const std::string& run_dir, bool resume, const std::strin
     }
     return plan;
   }
+  std::string choices;
+  for (const auto& c : checkpoints) {
+    if (c.find("(unreadable") == std::string::npos && c.rfind("checkpoints/last.", 0) != 0) {
+      choices += fmt::format("\n  --resume-from {}", c.substr(0, c.find(" (")));
+    }
+  }
+  if (!choices.empty()) {
+    choices +=
+        " (continue after that checkpoint's epoch; later rows are kept in "
+        "epochs_discarded.csv)";
+  }
+  const std::string listed =
+      checkpoints.empty() ? "none" : fmt::format("{}", fmt::join(checkpoints, ", "));
   if (fs::exists(last, ec)) {
     plan.from_checkpoint = true;
     plan.checkpoint = last;
-    plan.epoch = checkpoint_epoch(last);
+    try {
+      plan.epoch = checkpoint_epoch(last);
+    } catch (const core::InputError& e) {
+      // A damaged last checkpoint: say so with the choices, rather than have it deleted by hand.
+      throw core::InputError(fmt::format(
+          "{}: --resume cannot read checkpoints/last.safetensors ({}); nothing was changed. "
+          "Choose one:{}\n  a new --run-dir (start again)",
+          run_dir, e.what(), choices));
+    }
     return plan;
   }
   if (n_rows > 0) {
-    std::string choices;
-    for (const auto& c : checkpoints) {
-      if (c.find("(unreadable") == std::string::npos) {
-        choices += fmt::format("\n  --resume-from {}", c.substr(0, c.find(" (")));
-      }
-    }
     throw core::InputError(fmt::format(
         "{}: --resume found {} epoch row(s) in epochs.csv but no checkpoints/last.safetensors "
         "(checkpoints: {}); nothing was changed. Choose one:{}\n  a new --run-dir (start again)",
-        run_dir, n_rows,
-        checkpoints.empty() ? "none" : fmt::format("{}", fmt::join(checkpoints, ", ")),
-        choices.empty() ? ""
-                        : choices + " (continue after that checkpoint's epoch; later rows "
-                                    "are kept in epochs_discarded.csv)"));
+        run_dir, n_rows, listed, choices));
   }
   // No epoch finished (a kill in epoch 1, or during its first checkpoints, which come before its
   // row): start; the checkpoints of that unfinished epoch, if any, are written again.

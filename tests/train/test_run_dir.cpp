@@ -116,6 +116,22 @@ TEST(RunDir, ResumeWithRowsButNoLastCheckpointRefusesAndChangesNothing) {
             std::string::npos);
 }
 
+// A last checkpoint cut short: the error offers the choices, so nobody has to delete it by hand.
+TEST(RunDir, UnreadableLastCheckpointRefusesWithTheChoices) {
+  const fs::path run = fresh_dir("resume_damaged");
+  write_rows(run, 2);
+  write_state_only_checkpoint(run / "checkpoints/best.safetensors", 1);
+  write_state_only_checkpoint(run / "checkpoints/last.safetensors", 2);
+  const std::string whole = core::read_file((run / "checkpoints/last.safetensors").string());
+  core::write_file_atomic((run / "checkpoints/last.safetensors").string(),
+                          whole.substr(0, whole.size() / 2));
+  const std::string msg = message_of([&] { plan_resume(run.string(), true, ""); });
+  EXPECT_NE(msg.find("cannot read checkpoints/last.safetensors"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--resume-from checkpoints/best.safetensors"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("--resume-from checkpoints/last"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("new --run-dir"), std::string::npos) << msg;
+}
+
 TEST(RunDir, ResumeDecisions) {
   const fs::path run = fresh_dir("resume");
   EXPECT_FALSE(plan_resume(run.string(), false, "").from_checkpoint);  // empty: start

@@ -22,7 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kDir = fs::temp_directory_path() / "greensed_test_train";
+// Per process: several engineers (and CI) may run the suite at once on one machine.
+const fs::path kDir =
+    fs::temp_directory_path() / ("greensed_test_train_" + std::to_string(getpid()));
 
 std::vector<std::string> tiny_overrides() {
   return {"--set", "synth.n_synth_train=8",
@@ -267,6 +269,7 @@ TEST(TrainIntegration, ThreeEpochsKillAndResume) {
     SCOPED_TRACE("kill -9 after epoch 2, then --resume");
     check_kill_and_resume();
   }
+  if (!HasFailure()) fs::remove_all(kDir);  // a failed run's folder is kept to look at
 }
 
 }  // namespace

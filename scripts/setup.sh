@@ -5,6 +5,8 @@
 #                comparison scripts under scripts/ need them; the product and the tests do not)
 #   --portable   build for any x86-64-v2 CPU instead of this machine's vector units
 #   --no-build   install packages only
+#   --slurm      also install Debian's slurm-wlm and munge, for the one-node cluster of
+#                scripts/slurm_local_cluster.sh and the Slurm sweep test (CI uses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +21,8 @@ for arg in "$@"; do
     --python) packages+=(python3 python3-numpy python3-torch) ;;
     --portable) cmake_flags+=(-DGREENSED_PORTABLE=ON) ;;
     --no-build) build=0 ;;
-    *) echo "setup.sh: unknown option '$arg' (use --python, --portable, --no-build)" >&2; exit 2 ;;
+    --slurm) packages+=(slurm-wlm munge) ;;
+    *) echo "setup.sh: unknown option '$arg' (use --python, --portable, --no-build, --slurm)" >&2; exit 2 ;;
   esac
 done
 

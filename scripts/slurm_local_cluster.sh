@@ -33,8 +33,14 @@ if [ ! -s "$dir/munge/munge.key" ]; then
   chmod 400 "$dir/munge/munge.key"
 fi
 mkdir -p /run/munge
-munged --force --key-file="$dir/munge/munge.key" --socket=/run/munge/munge.socket.2 \
-  --pid-file="$dir/munged.pid" --log-file="$dir/munged.log" --seed-file="$dir/munge/munge.seed"
+if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+  # A munged already answers on the default socket (e.g. started by the package on a machine with
+  # an init system): Slurm on this one node authenticates through it.
+  echo "[slurm] using the munged already running" >&2
+else
+  munged --force --key-file="$dir/munge/munge.key" --socket=/run/munge/munge.socket.2 \
+    --pid-file="$dir/munged.pid" --log-file="$dir/munged.log" --seed-file="$dir/munge/munge.seed"
+fi
 
 mem_mb=$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
 cat > "$conf" <<CONF

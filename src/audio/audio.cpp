@@ -4,40 +4,86 @@
 #include <sndfile.h>
 #include <soxr.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <system_error>
 
 #include "greensed/core/error.hpp"
 
 namespace greensed::audio {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct SndfileCloser {
   void operator()(SNDFILE* f) const { sf_close(f); }
 };
 using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
 
+// Bytes per sample of the PCM and float WAV encodings, 0 for compressed ones.
+int bytes_per_sample(int format) {
+  switch (format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8:
+      return 1;
+    case SF_FORMAT_PCM_16:
+      return 2;
+    case SF_FORMAT_PCM_24:
+      return 3;
+    case SF_FORMAT_PCM_32:
+    case SF_FORMAT_FLOAT:
+      return 4;
+    case SF_FORMAT_DOUBLE:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+// libsndfile quietly reads a WAV whose data chunk is shorter than its header says (a download or
+// copy cut short) as a shorter clip; greensed rejects it, since its labels describe the whole clip.
+void check_not_cut_short(SNDFILE* file, const SF_INFO& info, const std::string& path) {
+  const int major = info.format & SF_FORMAT_TYPEMASK;
+  const int width = bytes_per_sample(info.format);
+  if ((major != SF_FORMAT_WAV && major != SF_FORMAT_WAVEX) || width == 0) return;
+  SF_CHUNK_INFO chunk{};
+  std::snprintf(chunk.id, sizeof chunk.id, "data");
+  chunk.id_size = 4;
+  SF_CHUNK_ITERATOR* it = sf_get_chunk_iterator(file, &chunk);
+  if (!it || sf_get_chunk_size(it, &chunk) != SF_ERR_NO_ERROR) return;
+  // 0 and 0xFFFFFFFF are what streaming writers put when they do not know the length yet.
+  if (chunk.datalen == 0 || chunk.datalen == 0xFFFFFFFFu) return;
+  const int64_t announced = int64_t(chunk.datalen) / (int64_t(width) * info.channels);
+  if (info.frames < announced) {
+    throw core::InputError(fmt::format(
+        "{}: cannot read audio: the file is cut short: its WAV header announces {} samples "
+        "({:.3f} s) but the file holds {} ({:.3f} s); copy or download it again",
+        path, announced, double(announced) / info.samplerate, int64_t(info.frames),
+        double(info.frames) / info.samplerate));
+  }
+}
+
 SndfilePtr open_for_reading(const std::string& path, SF_INFO* info) {
+  const std::string reason = unreadable_reason(path);
+  if (!reason.empty())
+    throw core::InputError(fmt::format("{}: cannot read audio: {}", path, reason));
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw core::InputError(fmt::format("{}: cannot read audio: no such file", path));
-  }
-  if (std::filesystem::is_directory(path, ec)) {
-    throw core::InputError(fmt::format("{}: cannot read audio: is a directory", path));
-  }
-  if (std::filesystem::file_size(path, ec) == 0 && !ec) {
+  if (fs::file_size(path, ec) == 0 && !ec) {
     throw core::InputError(fmt::format("{}: cannot read audio: the file is empty (0 bytes)", path));
   }
   *info = SF_INFO{};
   SndfilePtr file(sf_open(path.c_str(), SFM_READ, info));
   if (!file) {
-    std::string reason = sf_strerror(nullptr);
-    while (!reason.empty() && (reason.back() == '.' || reason.back() == ' ')) reason.pop_back();
+    std::string why = sf_strerror(nullptr);
+    while (!why.empty() && (why.back() == '.' || why.back() == ' ')) why.pop_back();
     throw core::InputError(fmt::format(
-        "{}: cannot read audio: {} (libsndfile); expected a WAV, FLAC or OGG file", path, reason));
+        "{}: cannot read audio: {} (libsndfile); expected a WAV, FLAC or OGG file", path, why));
   }
   if (info->frames <= 0) {
     throw core::InputError(fmt::format("{}: cannot read audio: the file holds no samples", path));
@@ -46,10 +92,97 @@ SndfilePtr open_for_reading(const std::string& path, SF_INFO* info) {
     throw core::InputError(fmt::format("{}: cannot read audio: invalid header ({} channels, {} Hz)",
                                        path, info->channels, info->samplerate));
   }
+  check_not_cut_short(file.get(), *info, path);
   return file;
 }
 
+// Throws when `mono` holds a NaN or an infinite sample (a stereo file's bad channel shows in the
+// mix: NaN and ±inf propagate through the mean).
+void check_finite(const std::vector<float>& mono, int sample_rate, const std::string& path) {
+  const auto bad = [](float v) { return !std::isfinite(v); };
+  const auto first = std::find_if(mono.begin(), mono.end(), bad);
+  if (first == mono.end()) return;
+  const int64_t n_bad = std::count_if(first, mono.end(), bad);
+  const int64_t at = first - mono.begin();
+  throw core::InputError(fmt::format(
+      "{}: bad audio: {} of {} samples are NaN or infinite (the first, sample {} at {:.3f} s, is "
+      "{}); the file is corrupt or was written from a failed computation: regenerate it or remove "
+      "it from the data",
+      path, n_bad, mono.size(), at, double(at) / sample_rate, *first));
+}
+
 }  // namespace
+
+bool has_audio_extension(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return std::find(kAudioExtensions.begin(), kAudioExtensions.end(), ext) != kAudioExtensions.end();
+}
+
+std::string audio_extensions_text() {
+  std::string out;
+  for (size_t i = 0; i < kAudioExtensions.size(); ++i) {
+    if (i > 0) out += i + 1 == kAudioExtensions.size() ? " or " : ", ";
+    out += kAudioExtensions[i];
+  }
+  return out;
+}
+
+std::string unreadable_reason(const std::string& path) {
+  if (path.empty()) return "empty path";
+  std::error_code ec;
+  const fs::file_status link = fs::symlink_status(path, ec);
+  if (ec || link.type() == fs::file_type::not_found) {
+    return ec && ec != std::errc::no_such_file_or_directory ? ec.message() : "no such file";
+  }
+  const fs::file_status target = fs::status(path, ec);
+  if (ec && ec.value() == ELOOP) {
+    return "symbolic link loop (" + ec.message() + ")";
+  }
+  if (fs::is_symlink(link) &&
+      (target.type() == fs::file_type::not_found || ec == std::errc::no_such_file_or_directory)) {
+    std::error_code ec2;
+    const fs::path to = fs::read_symlink(path, ec2);
+    return fmt::format("dangling symbolic link (to '{}', which does not exist)",
+                       ec2 ? std::string("?") : to.string());
+  }
+  if (ec) return ec.message();
+  if (fs::is_directory(target)) return "is a directory";
+  if (!fs::is_regular_file(target)) return "not a regular file";
+  return "";
+}
+
+FolderListing list_audio_folder(const std::string& folder) {
+  FolderListing out;
+  std::error_code ec;
+  fs::directory_iterator it(folder, ec), end;
+  if (ec) {
+    throw core::InputError(fmt::format("{}: cannot list the folder: {}", folder, ec.message()));
+  }
+  std::vector<std::pair<std::string, std::string>> bad;  // (name, reason)
+  std::vector<std::string> names;
+  for (; it != end; it.increment(ec)) {
+    if (ec) break;
+    const std::string name = it->path().filename().string();
+    if (!has_audio_extension(name)) continue;
+    const std::string reason = unreadable_reason(it->path().string());
+    if (reason.empty()) {
+      names.push_back(name);
+    } else {
+      bad.emplace_back(name, reason);
+    }
+  }
+  if (ec) {
+    throw core::InputError(fmt::format("{}: cannot list the folder: {}", folder, ec.message()));
+  }
+  std::sort(names.begin(), names.end());
+  std::sort(bad.begin(), bad.end());
+  for (const auto& n : names) out.files.push_back((fs::path(folder) / n).string());
+  for (const auto& [n, why] : bad)
+    out.unreadable.push_back(fmt::format("{}: {}", (fs::path(folder) / n).string(), why));
+  return out;
+}
 
 AudioInfo probe(const std::string& path) {
   SF_INFO info;
@@ -93,6 +226,7 @@ std::vector<float> decode_mono(const std::string& path, int* sample_rate) {
         "{}: cannot read audio: the file is truncated (header says {} samples, {} readable)", path,
         n_frames, done));
   }
+  check_finite(mono, info.samplerate, path);
   if (sample_rate) *sample_rate = info.samplerate;
   return mono;
 }

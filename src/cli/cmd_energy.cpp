@@ -144,13 +144,19 @@ int run_energy(const std::vector<std::string>& args) {
   g_child_pid = 0;
   meter->stop();
 
+  if (exec_failed) {
+    // Nothing ran: a 0 kWh emissions row would read as a measurement.
+    spdlog::error(
+        "[energy] could not run '{}': {}; nothing was measured and no emissions row written "
+        "(check the command name and PATH)",
+        command[0], std::strerror(exec_errno));
+    std::error_code ec;
+    std::filesystem::remove(out_dir + "/energy_checkpoint.json", ec);  // the meter's first one
+    return 127;
+  }
   int exit_code = 0;
   std::string how;
-  if (exec_failed) {
-    exit_code = 127;
-    how = fmt::format("could not run '{}': {}", command[0], std::strerror(exec_errno));
-    spdlog::error("[energy] {}", how);
-  } else if (WIFEXITED(status)) {
+  if (WIFEXITED(status)) {
     exit_code = WEXITSTATUS(status);
     how = fmt::format("exited with code {}", exit_code);
   } else if (WIFSIGNALED(status)) {

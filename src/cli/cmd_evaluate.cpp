@@ -96,7 +96,15 @@ void check_detections(const m::EventTable& t, const std::set<std::string>& class
   }
 }
 
+// The table rules `greensed train` applies (data/tables.hpp): exact duplicate rows merged with a
+// warning (counting them twice would double the ground truth), then same-class overlaps rejected or
+// merged as psds_eval needs.
 void validate(m::EventTable& t, bool merge) {
+  std::string example;
+  if (const int n = m::drop_duplicate_events(t, &example); n > 0) {
+    spdlog::warn("[metrics] {}: {} exact duplicate row(s) merged ({}), as greensed train does",
+                 t.source, n, example);
+  }
   if (merge) {
     m::merge_overlapping_events(t);
   } else {
@@ -142,10 +150,21 @@ int run_evaluate(const std::vector<std::string>& args) {
   }
 
   m::EventTable gt = m::read_event_table(gt_path);
+  if (gt.events.empty()) {
+    throw InputError(fmt::format(
+        "{}: the ground truth has no events ({} clip(s) listed, none with an event); metrics need "
+        "at least one labelled event: check that --ground-truth names the right file",
+        gt_path, gt.clips.size()));
+  }
   validate(gt, merge);
   const m::Durations durations = m::read_durations(durations_path);
+  m::check_events_inside_clips(gt, durations, durations_path);
   std::set<std::string> classes;
-  for (const m::Event& e : gt.events) classes.insert(e.label);
+  std::vector<m::RequiredClass> required;
+  for (const m::Event& e : gt.events) {
+    if (classes.insert(e.label).second)
+      required.push_back({e.label, fmt::format("{}:{}", gt_path, e.line)});
+  }
 
   std::vector<Table> ops;  // operating points for psds_eval
   std::optional<m::EventTable> f1_table;
@@ -155,20 +174,12 @@ int run_evaluate(const std::vector<std::string>& args) {
       Table t{m::threshold_from_filename(path), m::read_event_table(path)};
       check_detections(t.events, classes, durations, durations_path);
       validate(t.events, merge);
+      m::check_events_inside_clips(t.events, durations, durations_path);
       if (std::fabs(t.threshold - f1_threshold) < 1e-9) f1_table = t.events;
       ops.push_back(std::move(t));
     }
   } else {
-    const auto clips = m::read_scores_dir(scores_dir);
-    for (const m::Event& e : gt.events) {
-      const auto& cols = clips.front().classes;
-      if (std::find(cols.begin(), cols.end(), e.label) == cols.end()) {
-        throw InputError(
-            fmt::format("{}:{}: class '{}' is not a column of the score files in {} "
-                        "(columns: {})",
-                        gt_path, e.line, e.label, scores_dir, fmt::join(cols, ", ")));
-      }
-    }
+    const auto clips = m::read_scores_dir(scores_dir, required);
     for (const auto& clip : clips) {
       if (!durations.count(clip.audio_id + ".wav")) {
         throw InputError(fmt::format("{}: clip '{}.wav' is not in the durations file {}",

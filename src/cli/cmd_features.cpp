@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "greensed/audio/audio.hpp"
 #include "greensed/core/cpu.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/features/cache.hpp"
@@ -32,39 +33,36 @@ extern "C" void on_interrupt(int) {
   g_interrupted = true;
 }
 
-bool is_audio_name(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext == ".wav" || ext == ".flac" || ext == ".ogg";
-}
-
-// Audio files directly in `dir` (not recursive, like the reference's glob), sorted.
-std::vector<std::string> audio_files_in(const fs::path& dir) {
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.is_regular_file() && is_audio_name(e.path())) files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
+// Audio files directly in `dir` (not recursive, like the reference's glob), sorted; entries that
+// cannot be read (dangling links, link loops) go to `unreadable` with their reason.
+std::vector<std::string> audio_files_in(const fs::path& dir, std::vector<std::string>& unreadable) {
+  audio::FolderListing listing = audio::list_audio_folder(dir.string());
+  for (auto& u : listing.unreadable) unreadable.push_back(std::move(u));
+  return std::move(listing.files);
 }
 
 // Audio files to process; `dump_names` receives each one's --dump name: <clip>.npy for --input,
 // <data key>/<clip>.npy for config folders (DESED's synthetic train and validation sets both hold
 // 0.wav, 1.wav, ...).
 std::vector<std::string> collect_inputs(const core::Config& config, const std::string& input,
-                                        std::vector<std::string>* dump_names) {
+                                        std::vector<std::string>* dump_names,
+                                        std::vector<std::string>* unreadable) {
   std::vector<std::string> files;
   auto stem_npy = [](const std::string& f) { return fs::path(f).stem().string() + ".npy"; };
   if (!input.empty()) {
     std::error_code ec;
     if (fs::is_directory(input, ec)) {
-      files = audio_files_in(input);
-    } else if (fs::exists(input, ec)) {
+      files = audio_files_in(input, *unreadable);
+      if (files.empty() && unreadable->empty()) {
+        throw core::InputError(fmt::format("--input {}: holds no audio file ({})", input,
+                                           audio::audio_extensions_text()));
+      }
+    } else if (const std::string reason = audio::unreadable_reason(input); reason.empty()) {
       files = {input};
     } else {
-      throw core::InputError(fmt::format(
-          "--input {}: no such file or directory (give an audio file or a folder of them)", input));
+      throw core::InputError(
+          fmt::format("--input {}: {} (give an audio file or a folder of them)", input,
+                      reason == "no such file" ? "no such file or directory" : reason));
     }
     for (const auto& f : files) dump_names->push_back(stem_npy(f));
     return files;
@@ -90,7 +88,7 @@ std::vector<std::string> collect_inputs(const core::Config& config, const std::s
       spdlog::info("[features] data.{} = {} does not exist; skipped", key, *folder);
       continue;
     }
-    const auto in_folder = audio_files_in(*folder);
+    const auto in_folder = audio_files_in(*folder, *unreadable);
     spdlog::info("[features] data.{} = {}: {} audio files", key, *folder, in_folder.size());
     ++n_used;
     for (const auto& f : in_folder) {
@@ -106,6 +104,13 @@ std::vector<std::string> collect_inputs(const core::Config& config, const std::s
         "synth_val_folder, test_folder, strong_folder, eval_folder) exists; fix the paths in the "
         "data section or give --input DIR",
         config.source_path.empty() ? "config" : config.source_path));
+  }
+  if (files.empty() && unreadable->empty()) {
+    throw core::InputError(fmt::format(
+        "{}: the data folders hold no audio file ({}); fix the paths in the data section, run "
+        "`greensed synth`, or give --input DIR",
+        config.source_path.empty() ? "config" : config.source_path,
+        audio::audio_extensions_text()));
   }
   return files;
 }
@@ -158,8 +163,8 @@ int run_features(const std::vector<std::string>& args) {
   const auto normtype = features::parse_normtype(config.scaler.normtype);
   if (cache_dir.empty()) cache_dir = config.features.cache_dir;
 
-  std::vector<std::string> dump_names;
-  const auto files = collect_inputs(config, input, &dump_names);
+  std::vector<std::string> dump_names, unreadable;
+  const auto files = collect_inputs(config, input, &dump_names, &unreadable);
   features::FeatureCache cache(cache_dir, features::cache_settings_from(config));
   spdlog::info("[features] {} clips; cache {} ({} entries); {} thread(s)", files.size(), cache_dir,
                cache.n_entries(), n_threads);
@@ -253,12 +258,13 @@ int run_features(const std::vector<std::string>& args) {
         "[features] interrupted; the cache index is saved, run the same command to resume");
     return 130;
   }
-  if (!bad.empty()) {
+  if (!bad.empty() || !unreadable.empty()) {
     std::sort(bad.begin(), bad.end());
-    std::string message = fmt::format(
-        "{} of {} audio files could not be read (every other clip is cached in {}):", bad.size(),
-        files.size(), cache_dir);
+    std::string message =
+        fmt::format("{} of {} audio files could not be read (every other clip is cached in {}):",
+                    bad.size() + unreadable.size(), files.size() + unreadable.size(), cache_dir);
     for (const auto& [index, reason] : bad) message += "\n  " + reason;
+    for (const auto& u : unreadable) message += "\n  " + u;
     throw core::InputError(message);
   }
   return kExitOk;

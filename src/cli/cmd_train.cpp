@@ -10,6 +10,7 @@
 
 #include "command.hpp"
 #include "greensed/train/mean_teacher.hpp"
+#include "greensed/train/run_dir.hpp"
 #include "greensed/train/trainer.hpp"
 #include "train_progress.hpp"
 
@@ -56,14 +57,20 @@ void set_train_progress(train::TrainOptions& options) {
 namespace {
 
 int run_train(const std::vector<std::string>& args) {
-  std::string config_path, run_dir, init_from, trace;
+  std::string config_path, run_dir, init_from, trace, resume_from;
   std::vector<std::string> overrides;
-  bool resume = false;
+  bool resume = false, allow_config_change = false;
   ArgParser parser("train", "train the baseline (mean teacher) and measure every epoch's energy");
   parser.config_options(&config_path, &overrides);
   parser.option("--run-dir", &run_dir, "DIR", "run directory (default: <run.dir>/<run.name>)");
   parser.flag("--resume", &resume,
-              "continue from the run directory's last checkpoint (or start it)");
+              "continue from the run directory's last checkpoint (or start it); never deletes");
+  parser.option("--resume-from", &resume_from, "CKPT",
+                "continue from this checkpoint of the run (e.g. checkpoints/best.safetensors, "
+                "relative to the run directory); later epoch rows go to epochs_discarded.csv");
+  parser.flag("--allow-config-change", &allow_config_change,
+              "let a resumed run change keys that change what is trained (e.g. opt.lr); the "
+              "change is recorded in config.yaml and summary.json");
   parser.option("--init-from", &init_from, "CKPT",
                 "start the student from a safetensors file with the recipe's names (greensed or "
                 "converted checkpoint, or a CRNN state_dict); the teacher is its copy");
@@ -77,11 +84,15 @@ int run_train(const std::vector<std::string>& args) {
   log_compute_setup(config.run.threads);
 
   const std::string dir = train::resolve_run_dir(config, run_dir);
-  std::filesystem::create_directories(dir);
+  // The run directory's lock before anything is written there (a second train exits 2 here,
+  // without touching log.txt); run_training takes the same lock.
+  const auto lock = train::lock_run_dir(dir);
   auto file_sink =
       std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/log.txt", /*truncate=*/false);
   file_sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e %L] %v");
   spdlog::default_logger()->sinks().push_back(file_sink);
+  // Every line reaches log.txt when it is logged: a killed run keeps what it said.
+  spdlog::default_logger()->flush_on(spdlog::level::trace);
   for (const auto& w : loaded.warnings)
     file_sink->log(spdlog::details::log_msg("", spdlog::level::warn, w));
 
@@ -89,7 +100,9 @@ int run_train(const std::vector<std::string>& args) {
   std::signal(SIGTERM, on_stop_signal);
   train::TrainOptions options;
   options.run_dir = dir;
-  options.resume = resume;
+  options.resume = resume || !resume_from.empty();
+  options.resume_from = resume_from;
+  options.allow_config_change = allow_config_change;
   options.stop_requested = &g_stop;
   options.init_from = init_from;
   options.trace_path = trace;

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -22,6 +24,12 @@ std::string node_text(const YAML::Node& node) {
   YAML::Emitter out;
   out << YAML::Flow << node;
   return out.c_str();
+}
+
+// A mapping key as text: its scalar, or its flow form for a complex key (`? [a, b]`), which
+// as<std::string>() would throw on.
+std::string key_text(const YAML::Node& key) {
+  return key.IsScalar() ? key.Scalar() : node_text(key);
 }
 
 bool convert_value(const YAML::Node& n, int& out) {
@@ -416,7 +424,7 @@ class Parser {
     keys_.clear();
     visit(s, *this);
     for (const auto& kv : node) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = key_text(kv.first);
       if (!keys_.count(key)) {
         warnings_.push_back(fmt::format("{}: unknown key '{}.{}' is ignored (known keys: {})",
                                         origins_.of(section_ + "." + key, kv.first), section_, key,
@@ -448,7 +456,7 @@ class Parser {
 
   void check_unknown_sections() {
     for (const auto& kv : root_) {
-      const std::string name = kv.first.as<std::string>();
+      const std::string name = key_text(kv.first);
       if (!known_sections_.count(name)) {
         warnings_.push_back(fmt::format("{}: unknown section '{}' is ignored (known sections: {})",
                                         origins_.of(name, kv.first), name, join(known_sections_)));
@@ -491,6 +499,28 @@ class Emitter {
   YAML::Emitter& out_;
 };
 
+// Each key as ("section.key", the value in YAML flow syntax), for comparing two configs.
+class FlatEmitter {
+ public:
+  explicit FlatEmitter(std::vector<std::pair<std::string, std::string>>& out) : out_(out) {}
+  template <class S>
+  void section(const char* name, S& s) {
+    section_ = name;
+    visit(s, *this);
+  }
+  template <class T>
+  void operator()(const char* key, T& field, const Rule<T>&) {
+    YAML::Emitter e;
+    e << YAML::Flow;
+    emit_value(e, field);
+    out_.emplace_back(section_ + "." + key, e.c_str());
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>>& out_;
+  std::string section_;
+};
+
 void apply_override(YAML::Node& root, const std::string& text, Origins& origins) {
   const std::string example = "expected section.key=value, e.g. --set training.n_epochs=10";
   const auto eq = text.find('=');
@@ -510,8 +540,17 @@ void apply_override(YAML::Node& root, const std::string& text, Origins& origins)
   }
   const std::string section = dotted.substr(0, dot);
   const std::string key = dotted.substr(dot + 1);
-  if (!root[section].IsDefined() || root[section].IsNull())
+  const YAML::Node existing = root[section];
+  if (!existing.IsDefined() || existing.IsNull()) {
     root[section] = YAML::Node(YAML::NodeType::Map);
+  } else if (!existing.IsMap()) {
+    // yaml-cpp would throw its own exception on a scalar (exit 3) and silently turn a sequence
+    // into a mapping; say what is wrong instead, as the parser does without the override.
+    throw InputError(
+        fmt::format("{}: section '{}' must be a mapping of keys, found {} (so --set {} cannot "
+                    "set a key in it)",
+                    origins.of(section, existing), section, node_text(existing), text));
+  }
   root[section][key] = parsed;
   origins.overrides[dotted] = "--set " + text;
   origins.overrides.emplace(section, "--set " + text);
@@ -542,6 +581,61 @@ void check_cross_fields(const Config& c, const std::string& origin) {
   }
 }
 
+// PyYAML, which the reference recipe loads its YAML with, keeps the LAST of duplicate keys in a
+// mapping; yaml-cpp keeps both and its lookup finds the first. Rebuilds every mapping that has
+// duplicates with the last value of each key (in the order keys first appear), and warns with
+// both line numbers. Nodes without duplicates are returned as they are (marks kept for messages).
+YAML::Node last_duplicate_wins(const YAML::Node& node, const std::string& prefix,
+                               const std::string& origin, std::vector<std::string>& warnings) {
+  if (node.IsSequence()) {
+    std::vector<YAML::Node> items;
+    bool changed = false;
+    for (const auto& item : node) {
+      items.push_back(last_duplicate_wins(item, prefix, origin, warnings));
+      changed = changed || !items.back().is(item);
+    }
+    if (!changed) return node;
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const auto& item : items) out.push_back(item);
+    return out;
+  }
+  if (!node.IsMap()) return node;
+  struct Entry {
+    std::string name;
+    YAML::Node key, value;
+  };
+  std::vector<Entry> entries;
+  std::map<std::string, size_t> last;  // key text -> index in `entries` of its last occurrence
+  std::vector<std::string> order;      // key texts in order of first appearance
+  bool changed = false;
+  for (const auto& kv : node) {
+    const std::string name = key_text(kv.first);
+    const std::string dotted = prefix.empty() ? name : prefix + "." + name;
+    entries.push_back({name, kv.first, last_duplicate_wins(kv.second, dotted, origin, warnings)});
+    changed = changed || !entries.back().value.is(kv.second);
+    const auto it = last.find(name);
+    if (it == last.end()) {
+      order.push_back(name);
+      last.emplace(name, entries.size() - 1);
+      continue;
+    }
+    changed = true;
+    const YAML::Node& before = entries[it->second].key;
+    warnings.push_back(fmt::format(
+        "{}:{}: duplicate key '{}' (also on line {}); the last one is used, as PyYAML (the "
+        "recipe's loader) does: delete one of them",
+        origin, kv.first.Mark().line + 1, dotted, before.Mark().line + 1));
+    it->second = entries.size() - 1;
+  }
+  if (!changed) return node;
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& name : order) {
+    const Entry& e = entries[last.at(name)];
+    out.force_insert(e.key, e.value);
+  }
+  return out;
+}
+
 LoadedConfig parse_root(YAML::Node root, Origins origins,
                         const std::vector<std::string>& overrides) {
   if (root.IsNull() || !root.IsDefined()) root = YAML::Node(YAML::NodeType::Map);
@@ -549,8 +643,9 @@ LoadedConfig parse_root(YAML::Node root, Origins origins,
     throw InputError(fmt::format("{}: a config must be a mapping of sections (training, data, ...)",
                                  origins.file));
   }
-  for (const auto& text : overrides) apply_override(root, text, origins);
   LoadedConfig loaded;
+  root = last_duplicate_wins(root, "", origins.file, loaded.warnings);
+  for (const auto& text : overrides) apply_override(root, text, origins);
   Parser parser(root, origins, loaded.warnings);
   visit_sections(loaded.config, parser);
   parser.check_unknown_sections();
@@ -580,11 +675,16 @@ LoadedConfig parse_config(const std::string& yaml_text, const std::string& origi
 }
 
 LoadedConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  errno = 0;
   std::ifstream in(path);
   if (!in) {
+    const int err = errno;  // from open(2)
     throw InputError(fmt::format(
         "{}: cannot open the config file ({}); pass an existing YAML file, e.g. configs/demo.yaml",
-        path, std::filesystem::exists(path) ? "permission denied" : "no such file"));
+        path,
+        err == ENOENT   ? std::string("no such file")
+        : err == EACCES ? std::string("permission denied")
+                        : std::string(err ? std::strerror(err) : "unknown reason")));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -598,6 +698,13 @@ std::string config_to_yaml(const Config& config) {
   visit_sections(const_cast<Config&>(config), emitter);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
+}
+
+std::vector<std::pair<std::string, std::string>> config_entries(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  FlatEmitter emitter(out);
+  visit_sections(const_cast<Config&>(config), emitter);
+  return out;
 }
 
 std::vector<int> batch_composition(int total_batch) {

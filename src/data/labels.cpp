@@ -9,6 +9,7 @@
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
 #include "greensed/core/rng.hpp"
+#include "greensed/core/text.hpp"
 
 namespace greensed::data {
 
@@ -97,30 +98,32 @@ WeakSplit split_weak(int n_clips, double train_fraction, uint64_t seed) {
 }
 
 WeakSplit split_weak_from_file(const std::vector<WeakClip>& clips, const std::string& list_path) {
+  return parse_weak_split(clips, core::read_file(list_path), list_path);
+}
+
+WeakSplit parse_weak_split(const std::vector<WeakClip>& clips, std::string_view text,
+                           const std::string& origin) {
   std::unordered_map<std::string, int> index;
   for (int i = 0; i < int(clips.size()); ++i) index.emplace(clips[i].filename, i);
-  const std::string text = core::read_file(list_path);
   WeakSplit split;
   std::vector<bool> in_train(clips.size(), false);
-  size_t start = 0;
-  for (int line = 1; start < text.size(); ++line) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string name = text.substr(start, end - start);
-    start = end + 1;
-    while (!name.empty() && (name.back() == '\r' || name.back() == ' ')) name.pop_back();
+  const std::vector<std::string_view> lines = core::split_lines(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const int line = int(i) + 1;
+    std::string_view name = lines[i];
+    if (const size_t tab = name.find('\t'); tab != std::string_view::npos)
+      name = name.substr(0, tab);
+    name = core::trim(name);
     if (name.empty() || name[0] == '#' || (line == 1 && name == "filename")) continue;
-    if (const size_t tab = name.find('\t'); tab != std::string::npos) name.resize(tab);
-    const auto it = index.find(name);
+    const auto it = index.find(std::string(name));
     if (it == index.end()) {
       throw core::InputError(
           fmt::format("{}:{}: clip '{}' is not in the weak table; list only "
                       "clips of data.weak_tsv",
-                      list_path, line, name));
+                      origin, line, name));
     }
     if (in_train[it->second]) {
-      throw core::InputError(
-          fmt::format("{}:{}: clip '{}' is listed twice", list_path, line, name));
+      throw core::InputError(fmt::format("{}:{}: clip '{}' is listed twice", origin, line, name));
     }
     in_train[it->second] = true;
     split.train.push_back(it->second);

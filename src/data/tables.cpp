@@ -1,6 +1,8 @@
 #include "greensed/data/tables.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,8 +11,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "greensed/audio/audio.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/core/text.hpp"
 #include "greensed/data/labels.hpp"
 
 namespace greensed::data {
@@ -18,23 +22,7 @@ namespace {
 
 using core::InputError;
 
-std::vector<std::string> split_tabs(std::string_view line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  for (;;) {
-    const size_t tab = line.find('\t', start);
-    fields.emplace_back(line.substr(start, tab == std::string_view::npos ? tab : tab - start));
-    if (tab == std::string_view::npos) break;
-    start = tab + 1;
-  }
-  return fields;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
+using core::trim;
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -48,19 +36,13 @@ class TsvReader {
   TsvReader(const std::string& text, std::string origin, const std::vector<std::string>& required,
             const std::string& kind)
       : origin_(std::move(origin)) {
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      lines_.push_back(std::string_view(text).substr(start, end - start));
-      start = end + 1;
-    }
-    if (lines_.empty() || trim(lines_[0]).empty()) {
+    lines_ = core::split_lines(text);
+    if (lines_.empty() || core::is_blank(lines_[0])) {
       throw InputError(fmt::format("{}:1: empty file; a {} table starts with the header line '{}'",
                                    origin_, kind, fmt::join(required, "\\t")));
     }
-    auto header = split_tabs(lines_[0]);
-    for (auto& h : header) h = std::string(trim(h));
+    std::vector<std::string> header;
+    for (const auto h : core::split_fields(lines_[0], '\t')) header.emplace_back(trim(h));
     for (const auto& name : required) {
       const auto it = std::find(header.begin(), header.end(), name);
       if (it == header.end()) {
@@ -75,10 +57,11 @@ class TsvReader {
   // Calls row(line_number, fields in `required` order) for every non-blank line after the header.
   template <class F>
   void for_each_row(F&& row) const {
+    std::vector<std::string_view> all, fields;
     for (size_t i = 1; i < lines_.size(); ++i) {
-      if (trim(lines_[i]).empty()) continue;
-      const auto all = split_tabs(lines_[i]);
-      std::vector<std::string_view> fields;
+      if (core::is_blank(lines_[i])) continue;
+      core::split_fields(lines_[i], '\t', all);
+      fields.clear();
       for (int c : columns_) fields.push_back(c < int(all.size()) ? trim(all[c]) : "");
       row(int(i) + 1, fields);
     }
@@ -122,13 +105,6 @@ void check_filename(std::string_view name, const std::string& origin, int line) 
   if (name.empty()) {
     throw InputError(fmt::format("{}:{}: empty filename", origin, line));
   }
-}
-
-bool is_audio_name(const std::string& name) {
-  std::string ext = std::filesystem::path(name).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext == ".wav" || ext == ".flac" || ext == ".ogg" || ext == ".oga";
 }
 
 }  // namespace
@@ -175,6 +151,7 @@ StrongTable parse_strong_tsv(const std::string& text, const std::string& origin)
     e.onset = parse_seconds(f[1], origin, line, "onset");
     e.offset = parse_seconds(f[2], origin, line, "offset");
     e.label = parse_class(f[3], origin, line, "event_label");
+    e.line = line;
     if (e.onset > e.offset) {
       throw InputError(
           fmt::format("{}:{}: onset {} is after offset {}; an event must end after "
@@ -259,12 +236,16 @@ std::vector<std::string> list_audio_files(const std::string& folder, const std::
                     "the generated dataset or point {} at your DESED copy",
                     what, folder, what));
   }
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && is_audio_name(name)) names.push_back(name);
+  const audio::FolderListing listing = audio::list_audio_folder(folder);
+  if (!listing.unreadable.empty()) {
+    spdlog::warn("[data] {}: {} audio entr{} cannot be read and {} skipped:\n  {}", what,
+                 listing.unreadable.size(), listing.unreadable.size() == 1 ? "y" : "ies",
+                 listing.unreadable.size() == 1 ? "is" : "are",
+                 fmt::join(listing.unreadable, "\n  "));
   }
-  std::sort(names.begin(), names.end());
+  std::vector<std::string> names;
+  for (const auto& path : listing.files)
+    names.push_back(std::filesystem::path(path).filename().string());
   return names;
 }
 

@@ -17,7 +17,6 @@
 #include "greensed/audio/audio.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
-#include "write_replace.hpp"
 
 namespace greensed::features {
 namespace {
@@ -115,6 +114,13 @@ FeatureCache::FeatureCache(std::string dir, const CacheSettings& settings)
       settings_hash_(settings.hash()),
       extractor_(settings.mel),
       last_flush_s_(now_s()) {
+  // Temporary files of a process killed during a write (index or clips) are removed at the next
+  // start; those of a process still writing are kept.
+  const auto removed = core::remove_orphan_temp_files(dir_, /*recursive=*/true);
+  if (!removed.empty()) {
+    spdlog::info("[features] removed {} temporary file(s) left by a killed process in {}",
+                 removed.size(), dir_);
+  }
   load_index();
 }
 
@@ -133,29 +139,95 @@ std::string FeatureCache::key_of(const std::string& source_path) {
   return p.string();
 }
 
+namespace {
+
+// An integer field of an index entry within [lo, hi]; anything else (a string, a float, a number
+// out of range) is an InputError, never a float-to-integer conversion out of range.
+int64_t index_integer(const json& e, const char* name, int64_t lo, int64_t hi,
+                      const std::string& origin, const std::string& key) {
+  const auto it = e.find(name);
+  if (it == e.end() || !it->is_number_integer()) {
+    throw core::InputError(
+        fmt::format("{}: entry '{}': '{}' must be an integer", origin, key, name));
+  }
+  const bool is_unsigned = it->is_number_unsigned();
+  const uint64_t u = is_unsigned ? it->get<uint64_t>() : 0;
+  const int64_t v =
+      is_unsigned ? int64_t(std::min<uint64_t>(u, uint64_t(INT64_MAX))) : it->get<int64_t>();
+  if (v < lo || v > hi || (is_unsigned && u > uint64_t(INT64_MAX))) {
+    throw core::InputError(
+        fmt::format("{}: entry '{}': '{}' must be in [{}, {}]", origin, key, name, lo, hi));
+  }
+  return v;
+}
+
+}  // namespace
+
+std::unordered_map<std::string, CacheIndexEntry> parse_cache_index(std::string_view text,
+                                                                   const std::string& origin) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    throw core::InputError(fmt::format("{}: not valid JSON ({})", origin, e.what()));
+  }
+  if (!doc.is_object() || !doc.contains("format") || doc["format"] != "greensed-feature-cache" ||
+      !doc.contains("version") || doc["version"] != 1) {
+    throw core::InputError(
+        fmt::format("{}: not a greensed feature-cache index (format/version)", origin));
+  }
+  const auto entries = doc.find("entries");
+  if (entries == doc.end() || !entries->is_object()) {
+    throw core::InputError(fmt::format("{}: 'entries' must be an object", origin));
+  }
+  std::unordered_map<std::string, CacheIndexEntry> out;
+  for (const auto& [key, e] : entries->items()) {
+    if (!e.is_object()) {
+      throw core::InputError(fmt::format("{}: entry '{}' must be an object", origin, key));
+    }
+    CacheIndexEntry entry;
+    entry.size = index_integer(e, "size", 0, INT64_MAX, origin, key);
+    entry.mtime_ns = index_integer(e, "mtime_ns", INT64_MIN, INT64_MAX, origin, key);
+    entry.n_mels = int(index_integer(e, "n_mels", 1, 1 << 16, origin, key));
+    entry.n_frames = index_integer(e, "n_frames", 1, int64_t(1) << 40, origin, key);
+    entry.n_samples = index_integer(e, "n_samples", 0, int64_t(1) << 48, origin, key);
+    const auto settings = e.find("settings");
+    const auto file = e.find("file");
+    if (settings == e.end() || !settings->is_string() || file == e.end() || !file->is_string()) {
+      throw core::InputError(
+          fmt::format("{}: entry '{}': 'settings' and 'file' must be strings", origin, key));
+    }
+    const std::string hex = settings->get<std::string>();
+    if (hex.empty() || hex.size() > 16 ||
+        hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+      throw core::InputError(fmt::format(
+          "{}: entry '{}': 'settings' must be a hexadecimal hash, found '{}'", origin, key, hex));
+    }
+    entry.settings = std::stoull(hex, nullptr, 16);
+    entry.file = file->get<std::string>();
+    // Only files the cache itself names: mel/<16 hex>.mel (never a path out of the cache).
+    const bool ours =
+        entry.file.size() == 4 + 16 + 4 && entry.file.rfind("mel/", 0) == 0 &&
+        entry.file.ends_with(".mel") &&
+        entry.file.substr(4, 16).find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!ours) {
+      throw core::InputError(
+          fmt::format("{}: entry '{}': 'file' must be mel/<16 hex digits>.mel, found '{}'", origin,
+                      key, entry.file));
+    }
+    out.emplace(key, std::move(entry));
+  }
+  return out;
+}
+
 void FeatureCache::load_index() {
   const std::string path = dir_ + "/index.json";
   std::error_code ec;
   if (!fs::exists(path, ec)) return;
   try {
-    const json doc = json::parse(core::read_file(path));
-    if (doc.value("format", "") != "greensed-feature-cache" || doc.value("version", 0) != 1) {
-      throw std::runtime_error("not a greensed feature-cache index (format/version)");
-    }
-    for (const auto& [key, e] : doc.at("entries").items()) {
-      Entry entry;
-      entry.size = e.at("size").get<int64_t>();
-      entry.mtime_ns = e.at("mtime_ns").get<int64_t>();
-      entry.settings = std::stoull(e.at("settings").get<std::string>(), nullptr, 16);
-      entry.file = e.at("file").get<std::string>();
-      entry.n_mels = e.at("n_mels").get<int>();
-      entry.n_frames = e.at("n_frames").get<int64_t>();
-      entry.n_samples = e.at("n_samples").get<int64_t>();
-      entries_.emplace(key, std::move(entry));
-    }
-  } catch (const std::exception& e) {
-    spdlog::warn("[features] {}: unreadable cache index ({}); every clip will be recomputed", path,
-                 e.what());
+    entries_ = parse_cache_index(core::read_file(path), path);
+  } catch (const core::InputError& e) {
+    spdlog::warn("[features] unreadable cache index ({}); every clip will be recomputed", e.what());
     entries_.clear();
   }
 }
@@ -248,7 +320,8 @@ CachedMel FeatureCache::compute_and_store(const std::string& source_path) {
   std::string bytes(kHeaderBytes + mel.values().size_bytes(), '\0');
   std::memcpy(bytes.data(), &h, kHeaderBytes);
   std::memcpy(bytes.data() + kHeaderBytes, mel.data(), mel.values().size_bytes());
-  write_file_replace(dir_ + "/" + entry.file, bytes);
+  // A clip can be recomputed: atomic (never half a file after a kill), no fsync per clip.
+  core::write_file_atomic(dir_ + "/" + entry.file, bytes, core::Durability::kNoFsync);
   {
     std::unique_lock lock(mutex_);
     entries_[key] = std::move(entry);

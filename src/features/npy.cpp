@@ -7,7 +7,6 @@
 
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
-#include "write_replace.hpp"
 
 namespace greensed::features {
 
@@ -33,7 +32,8 @@ void write_npy_f32(const std::string& path, std::span<const float> values,
   bytes.push_back(char(header.size() >> 8));
   bytes += header;
   bytes.append(reinterpret_cast<const char*>(values.data()), values.size_bytes());
-  write_file_replace(path, bytes);
+  // Bulk output that can be recomputed: atomic (never half a file after a kill), no fsync.
+  core::write_file_atomic(path, bytes, core::Durability::kNoFsync);
 }
 
 NpyArray read_npy_f32(const std::string& path) {

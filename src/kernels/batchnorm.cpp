@@ -51,6 +51,11 @@ void batchnorm_normalize(const float* y, const float* mean, const float* inv_std
   for (int ci = 0; ci < c; ++ci) {
     const float mu = mean[ci], is = inv_std[ci], g = gamma[ci], bt = beta[ci];
     const float* yc = y + ci * n;
+    if (out == nullptr) {
+      float* hc = xhat + ci * n;
+      for (int64_t i = 0; i < n; ++i) hc[i] = (yc[i] - mu) * is;
+      continue;
+    }
     float* oc = out + ci * n;
     if (xhat != nullptr) {
       float* hc = xhat + ci * n;

@@ -13,32 +13,46 @@ void gru_sequence_forward(const float* xproj, const float* w_hh, const float* b_
                           int h, bool reverse, float* h_prev, float* gates, float* hn,
                           float* scratch, float* out, int64_t out_stride_b, int64_t out_stride_t) {
   const int h3 = 3 * h;
-  std::memset(h_prev, 0, sizeof(float) * b * h);
+  // Without caches the state lives in scratch after the recurrent product, each row replaced by
+  // the step's output once that row is done.
+  const bool cached = h_prev != nullptr;
+  float* state = cached ? h_prev : scratch + int64_t(b) * h3;
+  std::memset(state, 0, sizeof(float) * b * h);
   for (int s = 0; s < t; ++s) {
     const int ti = reverse ? t - 1 - s : s;
-    const float* hp = h_prev + int64_t(s) * b * h;
+    const float* hp = cached ? h_prev + int64_t(s) * b * h : state;
     // scratch[B, 3H] = h·W_hhᵀ (the recurrent product for all three gates at once).
     gemm(false, true, b, h3, h, 1.0f, hp, h, w_hh, h, 0.0f, scratch, h3);
-    float* g = gates + int64_t(s) * b * h3;
-    float* hns = hn + int64_t(s) * b * h;
-    float* hnext = s + 1 < t ? h_prev + int64_t(s + 1) * b * h : nullptr;
+    float* g = cached ? gates + int64_t(s) * b * h3 : nullptr;
+    float* hns = cached ? hn + int64_t(s) * b * h : nullptr;
+    float* hnext = !cached ? state : s + 1 < t ? h_prev + int64_t(s + 1) * b * h : nullptr;
     for (int bi = 0; bi < b; ++bi) {
       const float* xp = xproj + (int64_t(bi) * t + ti) * h3;
       const float* hh = scratch + int64_t(bi) * h3;
       const float* hpb = hp + int64_t(bi) * h;
-      float* gb = g + int64_t(bi) * h3;
-      float* hnb = hns + int64_t(bi) * h;
       float* o = out + bi * out_stride_b + ti * out_stride_t;
-      for (int j = 0; j < h; ++j) {
-        const float r = sigmoid_approx(xp[j] + hh[j] + b_hh[j]);
-        const float z = sigmoid_approx(xp[h + j] + hh[h + j] + b_hh[h + j]);
-        const float hnv = hh[2 * h + j] + b_hh[2 * h + j];
-        const float n = tanh_approx(xp[2 * h + j] + r * hnv);
-        gb[j] = r;
-        gb[h + j] = z;
-        gb[2 * h + j] = n;
-        hnb[j] = hnv;
-        o[j] = (1.0f - z) * n + z * hpb[j];
+      if (cached) {
+        float* gb = g + int64_t(bi) * h3;
+        float* hnb = hns + int64_t(bi) * h;
+        for (int j = 0; j < h; ++j) {
+          const float r = sigmoid_approx(xp[j] + hh[j] + b_hh[j]);
+          const float z = sigmoid_approx(xp[h + j] + hh[h + j] + b_hh[h + j]);
+          const float hnv = hh[2 * h + j] + b_hh[2 * h + j];
+          const float n = tanh_approx(xp[2 * h + j] + r * hnv);
+          gb[j] = r;
+          gb[h + j] = z;
+          gb[2 * h + j] = n;
+          hnb[j] = hnv;
+          o[j] = (1.0f - z) * n + z * hpb[j];
+        }
+      } else {
+        for (int j = 0; j < h; ++j) {
+          const float r = sigmoid_approx(xp[j] + hh[j] + b_hh[j]);
+          const float z = sigmoid_approx(xp[h + j] + hh[h + j] + b_hh[h + j]);
+          const float hnv = hh[2 * h + j] + b_hh[2 * h + j];
+          const float n = tanh_approx(xp[2 * h + j] + r * hnv);
+          o[j] = (1.0f - z) * n + z * hpb[j];
+        }
       }
       if (hnext != nullptr) std::memcpy(hnext + int64_t(bi) * h, o, sizeof(float) * h);
     }

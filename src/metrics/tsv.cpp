@@ -1,54 +1,32 @@
 #include "greensed/metrics/tsv.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/core/text.hpp"
 
 namespace greensed::metrics {
 namespace {
 
 using core::InputError;
 
-// Splits the text into lines (without '\n' or a trailing '\r').
-std::vector<std::string_view> split_lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    start = end + 1;
-  }
-  return lines;
-}
-
-void split_fields(std::string_view line, std::vector<std::string_view>& fields) {
-  fields.clear();
-  size_t start = 0;
-  while (true) {
-    const size_t end = line.find('\t', start);
-    if (end == std::string_view::npos) {
-      fields.push_back(line.substr(start));
-      return;
-    }
-    fields.push_back(line.substr(start, end - start));
-    start = end + 1;
-  }
-}
+using core::split_fields;
+using core::split_lines;
 
 bool blank(std::string_view s) {
-  return s.find_first_not_of(" \t") == std::string_view::npos;
+  return core::is_blank(s);
 }
 
 double parse_number(std::string_view field, const std::string& path, int line,
@@ -89,7 +67,10 @@ int require_column(const Header& header, std::string_view name, const std::strin
 }  // namespace
 
 EventTable read_event_table(const std::string& path) {
-  const std::string text = core::read_file(path);
+  return parse_event_table(core::read_file(path), path);
+}
+
+EventTable parse_event_table(std::string_view text, const std::string& path) {
   const auto lines = split_lines(text);
   if (lines.empty()) {
     throw InputError(
@@ -99,7 +80,7 @@ EventTable read_event_table(const std::string& path) {
   }
   constexpr std::string_view kExpected = "filename, onset, offset, event_label";
   Header header;
-  split_fields(lines[0], header.names);
+  split_fields(lines[0], '\t', header.names);
   const int c_file = require_column(header, "filename", path, kExpected);
   const int c_on = require_column(header, "onset", path, kExpected);
   const int c_off = require_column(header, "offset", path, kExpected);
@@ -115,7 +96,7 @@ EventTable read_event_table(const std::string& path) {
   for (size_t i = 1; i < lines.size(); ++i) {
     const int line = int(i) + 1;
     if (blank(lines[i])) continue;
-    split_fields(lines[i], f);
+    split_fields(lines[i], '\t', f);
     if (f.size() != n_columns) {
       throw InputError(
           fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}", path,
@@ -142,6 +123,14 @@ EventTable read_event_table(const std::string& path) {
     e.onset = parse_number(f[c_on], path, line, "onset");
     e.offset = parse_number(f[c_off], path, line, "offset");
     e.line = line;
+    for (const auto& [value, column, text] :
+         {std::tuple{e.onset, "onset", f[c_on]}, std::tuple{e.offset, "offset", f[c_off]}}) {
+      if (value < 0.0) {
+        throw InputError(
+            fmt::format("{}:{}: {} {} is negative; times are seconds from the clip start", path,
+                        line, column, text));
+      }
+    }
     if (e.onset > e.offset) {
       throw InputError(fmt::format(
           "{}:{}: onset {} is after offset {} ({} event in {}); every event needs onset <= offset",
@@ -153,14 +142,17 @@ EventTable read_event_table(const std::string& path) {
 }
 
 Durations read_durations(const std::string& path) {
-  const std::string text = core::read_file(path);
+  return parse_durations(core::read_file(path), path);
+}
+
+Durations parse_durations(std::string_view text, const std::string& path) {
   const auto lines = split_lines(text);
   if (lines.empty()) {
     throw InputError(fmt::format(
         "{}: empty file; expected a header line with the columns filename, duration", path));
   }
   Header header;
-  split_fields(lines[0], header.names);
+  split_fields(lines[0], '\t', header.names);
   const int c_file = require_column(header, "filename", path, "filename, duration");
   const int c_dur = require_column(header, "duration", path, "filename, duration");
   Durations durations;
@@ -169,7 +161,7 @@ Durations read_durations(const std::string& path) {
   for (size_t i = 1; i < lines.size(); ++i) {
     const int line = int(i) + 1;
     if (blank(lines[i])) continue;
-    split_fields(lines[i], f);
+    split_fields(lines[i], '\t', f);
     if (f.size() != header.names.size()) {
       throw InputError(
           fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}", path,
@@ -178,6 +170,9 @@ Durations read_durations(const std::string& path) {
     if (blank(f[c_file]))
       throw InputError(fmt::format("{}:{}: column 'filename' is empty", path, line));
     const double d = parse_number(f[c_dur], path, line, "duration");
+    if (!(d > 0.0)) {
+      throw InputError(fmt::format("{}:{}: duration {} must be > 0 seconds", path, line, f[c_dur]));
+    }
     if (!durations.emplace(std::string(f[c_file]), d).second) ++n_duplicates;
   }
   if (n_duplicates > 0) {
@@ -205,14 +200,17 @@ double threshold_from_filename(const std::string& path) {
 }
 
 ClipScores read_score_file(const std::string& path) {
-  const std::string text = core::read_file(path);
+  return parse_score_file(core::read_file(path), path);
+}
+
+ClipScores parse_score_file(std::string_view text, const std::string& path) {
   const auto lines = split_lines(text);
   if (lines.empty()) {
     throw InputError(
         fmt::format("{}: empty file; expected a header 'onset offset <classes...>'", path));
   }
   Header header;
-  split_fields(lines[0], header.names);
+  split_fields(lines[0], '\t', header.names);
   if (header.names.size() < 3 || header.names[0] != "onset" || header.names[1] != "offset") {
     throw InputError(
         fmt::format("{}:1: header must be 'onset', 'offset', then one column per "
@@ -229,7 +227,7 @@ ClipScores read_score_file(const std::string& path) {
   for (size_t i = 1; i < lines.size(); ++i) {
     const int line = int(i) + 1;
     if (blank(lines[i])) continue;
-    split_fields(lines[i], f);
+    split_fields(lines[i], '\t', f);
     if (f.size() != header.names.size()) {
       throw InputError(
           fmt::format("{}:{}: expected {} tab-separated fields like the header, found {}", path,
@@ -259,13 +257,14 @@ ClipScores read_score_file(const std::string& path) {
   return clip;
 }
 
-std::vector<ClipScores> read_scores_dir(const std::string& dir) {
+std::vector<ClipScores> read_scores_dir(const std::string& dir,
+                                        const std::vector<RequiredClass>& required) {
   std::vector<std::string> paths;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".tsv") {
-      paths.push_back(entry.path().string());
-    }
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    // Every *.tsv entry, even a dangling link or a link loop: reading it names the reason.
+    if (it->path().extension() == ".tsv") paths.push_back(it->path().string());
   }
   if (ec)
     throw InputError(fmt::format("{}: cannot list the scores folder ({})", dir, ec.message()));
@@ -280,13 +279,80 @@ std::vector<ClipScores> read_scores_dir(const std::string& dir) {
   clips.reserve(paths.size());
   for (const auto& p : paths) {
     clips.push_back(read_score_file(p));
-    if (clips.back().classes != clips.front().classes) {
-      throw InputError(fmt::format("{}:1: class columns differ from {} ({} vs {})", p,
-                                   paths.front(), fmt::join(clips.back().classes, ","),
-                                   fmt::join(clips.front().classes, ",")));
+    const auto& cols = clips.back().classes;
+    for (const RequiredClass& r : required) {
+      if (std::find(cols.begin(), cols.end(), r.name) == cols.end()) {
+        throw InputError(fmt::format(
+            "{}:1: no column for class '{}' (columns: {}); {} has events of that class, every "
+            "score file needs a column for it",
+            p, r.name, fmt::join(cols, ", "), r.where));
+      }
     }
   }
+  // All files must share one set of columns; the odd one out is the file whose columns differ
+  // from those most files have (ties: the first file's).
+  std::map<std::vector<std::string>, int> counts;
+  for (const auto& c : clips) ++counts[c.classes];
+  const std::vector<std::string>* reference = &clips.front().classes;
+  for (const auto& c : clips) {
+    if (counts[c.classes] > counts[*reference]) reference = &c.classes;
+  }
+  for (const auto& c : clips) {
+    if (c.classes == *reference) continue;
+    std::vector<std::string> missing, extra;
+    for (const auto& name : *reference) {
+      if (std::find(c.classes.begin(), c.classes.end(), name) == c.classes.end())
+        missing.push_back(name);
+    }
+    for (const auto& name : c.classes) {
+      if (std::find(reference->begin(), reference->end(), name) == reference->end())
+        extra.push_back(name);
+    }
+    std::string what;
+    if (!missing.empty()) what += fmt::format("missing {}", fmt::join(missing, ", "));
+    if (!extra.empty())
+      what += fmt::format("{}extra {}", what.empty() ? "" : "; ", fmt::join(extra, ", "));
+    if (what.empty()) what = "same classes in another order";
+    throw InputError(
+        fmt::format("{}:1: class columns differ from those of {} of the {} score files ({}): {}",
+                    c.source, counts[*reference], clips.size(), fmt::join(*reference, ","), what));
+  }
   return clips;
+}
+
+int drop_duplicate_events(EventTable& table, std::string* example) {
+  std::map<std::tuple<std::string, std::string, double, double>, int> first_line;
+  std::vector<Event> kept;
+  kept.reserve(table.events.size());
+  int n_dropped = 0;
+  for (Event& e : table.events) {
+    const auto [it, fresh] =
+        first_line.emplace(std::tuple{e.filename, e.label, e.onset, e.offset}, e.line);
+    if (fresh) {
+      kept.push_back(std::move(e));
+      continue;
+    }
+    if (n_dropped++ == 0 && example) {
+      *example = fmt::format("line {} repeats line {}", e.line, it->second);
+    }
+  }
+  table.events = std::move(kept);
+  return n_dropped;
+}
+
+void check_events_inside_clips(const EventTable& table, const Durations& durations,
+                               const std::string& durations_path) {
+  for (const Event& e : table.events) {
+    const auto it = durations.find(e.filename);
+    if (it == durations.end()) continue;
+    if (e.onset >= it->second) {
+      throw InputError(fmt::format(
+          "{}:{}: {} event {}-{} s of {} starts at or after the clip's end ({} s in {}); fix "
+          "the event's times or the clip's duration",
+          table.source, e.line, e.label, e.onset, e.offset, e.filename, it->second,
+          durations_path));
+    }
+  }
 }
 
 }  // namespace greensed::metrics

@@ -106,32 +106,58 @@ class CrnnImpl {
     GREENSED_CHECK(!(keep && !train), "keep_for_backward needs train mode");
     kernels::BlasSingleThreadScope blas;
     b_ = b, t_ = n_frames, kept_ = keep;
+    // Batch-sized buffers. A kept forward keeps the xhat of every block that does not recompute
+    // it in the model's arena, block after block (a recomputing block's conv outputs go to the
+    // arena's part after the blocks before it, free until the later blocks run, else it convolves
+    // twice). A forward that keeps nothing writes conv outputs to the shared big buffer (a
+    // recomputing block whose outputs would make it larger convolves twice) and alternates its
+    // activations between two shared slots: slot 0 holds the input and the outputs of blocks
+    // 1, 3, …, slot 1 those of blocks 0, 2, ….
+    plan_layout(b, n_frames, f);
+    int64_t most_slot[2] = {int64_t(b) * f * n_frames, 0};
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      int64_t& slot = most_slot[(i + 1) % 2];
+      slot = std::max(slot, out_floats_[i]);
+    }
+    if (keep) {
+      if (arena_.size() < size_t(arena_floats_)) arena_.resize(arena_floats_);
+    } else {
+      if (shared_->big.size() < size_t(big_floats_)) shared_->big.resize(big_floats_);
+      for (int s = 0; s < 2; ++s)
+        if (shared_->slot[s].size() < size_t(most_slot[s])) shared_->slot[s].resize(most_slot[s]);
+    }
+    float* x0 = nullptr;
+    if (keep) {
+      x0_.resize(int64_t(b) * f * n_frames);  // block 0's input, kept for backward
+      x0 = x0_.data();
+    } else {
+      for (int s = 0; s < 2; ++s)
+        if (shared_->slot[s].size() < size_t(most_slot[s])) shared_->slot[s].resize(most_slot[s]);
+      x0 = shared_->slot[0].data();
+    }
     // [B, F, T] → [B, 1, T, F] (the recipe's x.transpose(1, 2).unsqueeze(1)).
-    x0_.resize(int64_t(b) * f * n_frames);
     for (int bi = 0; bi < b; ++bi) {
       const float* src = x + int64_t(bi) * f * n_frames;
-      float* dst = x0_.data() + int64_t(bi) * f * n_frames;
+      float* dst = x0 + int64_t(bi) * f * n_frames;
       for (int fi = 0; fi < f; ++fi)
         for (int ti = 0; ti < n_frames; ++ti)
           dst[int64_t(ti) * f + fi] = src[int64_t(fi) * n_frames + ti];
     }
-    float* conv_out = nullptr;
-    if (!keep) {
-      int64_t most = 0;
-      int t = n_frames, ff = f;
-      for (const auto& blk : blocks_) {
-        most = std::max(most, int64_t(b) * blk.c_out() * t * ff);
-        t /= blk.pool_t(), ff /= blk.pool_f();
-      }
-      if (shared_->big.size() < size_t(most)) shared_->big.resize(most);
-      conv_out = shared_->big.data();
-    }
     // CNN: 7 blocks, [B, C_in, T, F] → [B, C_out, T/pt, F/pf]; default 626×128 → 156×1.
-    const float* h = x0_.data();
+    const float* h = x0;
     int t = n_frames, ff = f;
-    for (auto& blk : blocks_) {
-      h = blk.forward(store_, h, b, t, ff, train, rng, conv_out, shared_->scratch);
-      t /= blk.pool_t(), ff /= blk.pool_f();
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      float* out = keep ? nullptr : shared_->slot[(i + 1) % 2].data();
+      float* conv = nullptr;  // two passes
+      if (keep) {
+        const int64_t at = arena_start_[i];
+        if (!blocks_[i].recomputes_xhat() || arena_floats_ - at >= conv_floats_[i])
+          conv = arena_.data() + at;
+      } else if (conv_floats_[i] <= big_floats_) {
+        conv = shared_->big.data();
+      }
+      h = blocks_[i].forward(store_, h, b, t, ff, train, rng, keep, conv, out, shared_->scratch);
+      t /= blocks_[i].pool_t(), ff /= blocks_[i].pool_f();
     }
     t_cnn_ = t;
     // [B, C, T', 1] → [B, T', C] (squeeze frequency, permute).
@@ -142,7 +168,7 @@ class CrnnImpl {
         for (int ti = 0; ti < t; ++ti)
           seq_[(int64_t(bi) * t + ti) * c + ci] = h[(int64_t(bi) * c + ci) * t + ti];
     // BiGRU: [B, T', C] → [B, T', 2H].
-    const float* r = gru_->forward(store_, seq_.data(), b, t, shared_->scratch.n_threads());
+    const float* r = gru_->forward(store_, seq_.data(), b, t, shared_->scratch.n_threads(), keep);
     // Heads: dropout → strong [B, K, T'], weak [B, K].
     heads_->forward(store_, r, b, t, train, rng);
   }
@@ -155,41 +181,47 @@ class CrnnImpl {
     heads_->backward(store_, grad_strong, grad_weak, g_rnn_.data());
     g_seq_.assign(int64_t(b) * t * c, 0.0f);
     gru_->backward(store_, g_rnn_.data(), g_seq_.data(), shared_->scratch.n_threads());
-    // [B, T', C] → [B, C, T', 1].
-    int64_t most_in = 0, most_conv = 0;
-    {
-      int tt = t_, ff = n_mels_;
-      for (size_t i = 0; i < blocks_.size(); ++i) {
-        if (i > 0) most_in = std::max(most_in, int64_t(b) * blocks_[i].c_in() * tt * ff);
-        most_conv = std::max(most_conv, int64_t(b) * blocks_[i].c_out() * tt * ff);
-        tt /= blocks_[i].pool_t(), ff /= blocks_[i].pool_f();
-      }
-    }
-    most_in = std::max(most_in, int64_t(b) * c * t);
-    if (g_ping_.size() < size_t(most_in)) g_ping_.resize(most_in), g_pong_.resize(most_in);
-    if (shared_->big.size() < size_t(most_conv)) shared_->big.resize(most_conv);
+    // [B, T', C] → [B, C, T', 1], into the last block's output storage (read by nothing now).
+    float* g_last = blocks_.back().output_storage();
     for (int bi = 0; bi < b; ++bi)
       for (int ci = 0; ci < c; ++ci)
         for (int ti = 0; ti < t; ++ti)
-          g_ping_[(int64_t(bi) * c + ci) * t + ti] = g_seq_[(int64_t(bi) * t + ti) * c + ci];
-    // CNN blocks in reverse.
-    std::vector<std::pair<int, int>> in_shape(blocks_.size());
-    {
-      int tt = t_, ff = n_mels_;
-      for (size_t i = 0; i < blocks_.size(); ++i) {
-        in_shape[i] = {tt, ff};
-        tt /= blocks_[i].pool_t(), ff /= blocks_[i].pool_f();
-      }
-    }
+          g_last[(int64_t(bi) * c + ci) * t + ti] = g_seq_[(int64_t(bi) * t + ti) * c + ci];
+    // CNN blocks in reverse: block i reads its grad_out from its own output storage and writes
+    // its grad_in over its input, block i − 1's output. Its BN-output gradients go to the arena
+    // after its own xhat (the later blocks' part, free now) where they fit, else to big.
     for (int i = int(blocks_.size()) - 1; i >= 0; --i) {
-      float* grad_in = nullptr;
-      if (i > 0) {
-        const int64_t n = int64_t(b) * blocks_[i].c_in() * in_shape[i].first * in_shape[i].second;
-        std::fill(g_pong_.begin(), g_pong_.begin() + n, 0.0f);
-        grad_in = g_pong_.data();
+      float* grad_in = i > 0 ? blocks_[i - 1].output_storage() : nullptr;
+      const int64_t at = arena_start_[i] + (blocks_[i].recomputes_xhat() ? 0 : conv_floats_[i]);
+      float* grad_scratch = nullptr;
+      if (arena_floats_ - at >= conv_floats_[i]) {
+        grad_scratch = arena_.data() + at;
+      } else {
+        if (shared_->big.size() < size_t(conv_floats_[i])) shared_->big.resize(conv_floats_[i]);
+        grad_scratch = shared_->big.data();
       }
-      blocks_[i].backward(store_, g_ping_.data(), grad_in, shared_->big.data(), shared_->scratch);
-      std::swap(g_ping_, g_pong_);
+      blocks_[i].backward(store_, blocks_[i].output_storage(), grad_in, grad_scratch,
+                          shared_->scratch);
+    }
+  }
+
+  // Per block at batch b, T × F input: conv output and output floats, where its xhat starts in
+  // the arena (the blocks before it that keep theirs), the arena's and big's sizes.
+  void plan_layout(int b, int n_frames, int f) {
+    const size_t n = blocks_.size();
+    conv_floats_.assign(n, 0), out_floats_.assign(n, 0), arena_start_.assign(n, 0);
+    arena_floats_ = big_floats_ = 0;
+    int t = n_frames, ff = f;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& blk = blocks_[i];
+      conv_floats_[i] = int64_t(b) * blk.c_out() * t * ff;
+      t /= blk.pool_t(), ff /= blk.pool_f();
+      out_floats_[i] = int64_t(b) * blk.c_out() * t * ff;
+      arena_start_[i] = arena_floats_;
+      if (!blk.recomputes_xhat()) {
+        arena_floats_ += conv_floats_[i];
+        big_floats_ = std::max(big_floats_, conv_floats_[i]);
+      }
     }
   }
 
@@ -197,8 +229,9 @@ class CrnnImpl {
     int64_t n = 0;
     for (const auto& blk : blocks_) n += blk.cache_bytes();
     n += gru_->cache_bytes() + shared_->scratch.bytes() + int64_t(shared_->big.capacity()) * 4;
-    n += int64_t(x0_.capacity() + seq_.capacity() + g_ping_.capacity() + g_pong_.capacity() +
-                 g_rnn_.capacity() + g_seq_.capacity()) *
+    n += int64_t(shared_->slot[0].capacity() + shared_->slot[1].capacity()) * 4;
+    n += int64_t(arena_.capacity() + x0_.capacity() + seq_.capacity() + g_rnn_.capacity() +
+                 g_seq_.capacity()) *
          4;
     return n;
   }
@@ -208,17 +241,21 @@ class CrnnImpl {
   std::vector<nn::ConvBlock> blocks_;
   std::unique_ptr<nn::BiGru> gru_;
   std::unique_ptr<nn::SedHeads> heads_;
-  // Per-thread scratch and the one big buffer (a teacher's conv outputs, a student's BN-output
-  // gradients); models of a mean-teacher pair share one (Crnn::share_workspace).
+  // Per-thread scratch, the one big buffer (conv outputs of a forward, a backward's BN-output
+  // gradients) and the two activation slots of a forward that keeps nothing; models of a
+  // mean-teacher pair share one (Crnn::share_workspace).
   struct Shared {
     nn::ThreadScratch scratch;
-    std::vector<float> big;
+    std::vector<float> big, slot[2];
   };
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
   int n_mels_ = 0;  // set by forward's caller
   int b_ = 0, t_ = 0, t_cnn_ = 0;
   bool kept_ = false;
-  std::vector<float> x0_, seq_, g_rnn_, g_seq_, g_ping_, g_pong_;
+  std::vector<float> x0_, seq_, g_rnn_, g_seq_;
+  std::vector<float> arena_;  // a kept forward's xhat of the blocks that keep it, then free
+  std::vector<int64_t> conv_floats_, out_floats_, arena_start_;  // plan_layout
+  int64_t arena_floats_ = 0, big_floats_ = 0;
 };
 
 Crnn::Crnn(const core::NetConfig& net) : impl_(std::make_unique<CrnnImpl>(net)) {}

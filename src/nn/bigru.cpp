@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "greensed/core/error.hpp"
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/kernels/gru.hpp"
 #include "greensed/nn/parallel.hpp"
@@ -30,32 +31,39 @@ BiGru::BiGru(ParameterStore& store, const std::string& prefix, int n_in, int n_h
   }
 }
 
-const float* BiGru::forward(ParameterStore& store, const float* x, int b, int t, int n_threads) {
+const float* BiGru::forward(ParameterStore& store, const float* x, int b, int t, int n_threads,
+                            bool keep) {
   kernels::BlasSingleThreadScope blas;  // parallel over items: one BLAS thread each
   x_ = x;
   b_ = b, t_ = t;
+  kept_ = keep;
   const int h = h_, h3 = 3 * h;
   const int64_t bt = int64_t(b) * t;
-  scratch_.resize(size_t(2) * b * h3);
+  // Per direction: the recurrent product [B, 3H] (and the state [B, H] without caches).
+  const int64_t per_dir = int64_t(b) * (h3 + h);
+  scratch_.resize(size_t(2) * per_dir);
+  xproj_.resize(size_t(2) * bt * h3);
   const float* in = x;
   for (Layer& layer : layers_) {
     layer.out.resize(bt * 2 * h);
     parallel_for(2, std::min(2, n_threads), [&](int64_t index, int) {
       const int d = int(index);
       Direction& dir = layer.dir[d];
-      dir.xproj.resize(bt * h3);
-      dir.h_prev.resize(bt * h);
-      dir.gates.resize(bt * h3);
-      dir.hn.resize(bt * h);
+      float* xproj = xproj_.data() + size_t(d) * bt * h3;
+      if (keep) {
+        dir.h_prev.resize(bt * h);
+        dir.gates.resize(bt * h3);
+        dir.hn.resize(bt * h);
+      }
       const float* b_ih = store.value(dir.b_ih);
-      for (int64_t r = 0; r < bt; ++r)
-        std::memcpy(dir.xproj.data() + r * h3, b_ih, sizeof(float) * h3);
+      for (int64_t r = 0; r < bt; ++r) std::memcpy(xproj + r * h3, b_ih, sizeof(float) * h3);
       kernels::gemm(false, true, int(bt), h3, layer.n_in, 1.0f, in, layer.n_in,
-                    store.value(dir.w_ih), layer.n_in, 1.0f, dir.xproj.data(), h3);
-      kernels::gru_sequence_forward(dir.xproj.data(), store.value(dir.w_hh), store.value(dir.b_hh),
-                                    b, t, h, d == 1, dir.h_prev.data(), dir.gates.data(),
-                                    dir.hn.data(), scratch_.data() + size_t(d) * b * h3,
-                                    layer.out.data() + d * h, int64_t(t) * 2 * h, 2 * h);
+                    store.value(dir.w_ih), layer.n_in, 1.0f, xproj, h3);
+      kernels::gru_sequence_forward(
+          xproj, store.value(dir.w_hh), store.value(dir.b_hh), b, t, h, d == 1,
+          keep ? dir.h_prev.data() : nullptr, keep ? dir.gates.data() : nullptr,
+          keep ? dir.hn.data() : nullptr, scratch_.data() + size_t(d) * per_dir,
+          layer.out.data() + d * h, int64_t(t) * 2 * h, 2 * h);
     });
     in = layer.out.data();
   }
@@ -64,6 +72,7 @@ const float* BiGru::forward(ParameterStore& store, const float* x, int b, int t,
 
 void BiGru::backward(ParameterStore& store, const float* grad_out, float* grad_x, int n_threads) {
   kernels::BlasSingleThreadScope blas;  // parallel over items: one BLAS thread each
+  GREENSED_CHECK(kept_, "BiGru::backward needs a forward that kept its caches");
   const int b = b_, t = t_, h = h_, h3 = 3 * h;
   const int64_t bt = int64_t(b) * t;
   // Per direction: grad of its projections [B, T, 3H], and the BPTT scratch.
@@ -124,9 +133,10 @@ int64_t BiGru::cache_bytes() const {
   int64_t n = 0;
   for (const auto& layer : layers_) {
     n += layer.out.capacity();
-    for (const auto& d : layer.dir)
-      n += d.xproj.capacity() + d.h_prev.capacity() + d.gates.capacity() + d.hn.capacity();
+    for (const auto& d : layer.dir) n += d.h_prev.capacity() + d.gates.capacity() + d.hn.capacity();
   }
+  n += xproj_.capacity() + scratch_.capacity() + gxp_.capacity() + ghh_.capacity() +
+       grad_a_.capacity() + grad_b_.capacity();
   return n * 4;
 }
 

@@ -43,30 +43,45 @@ ConvBlock::ConvBlock(ParameterStore& store, const std::string& prefix, int index
 
 int64_t ConvBlock::scratch_floats(int t, int f) const {
   const int64_t tf = int64_t(t) * f;
-  // im2col of the input, plus the BN output and the GLU's linear map of one item.
-  return std::max<int64_t>(int64_t(c_in_) * 9 * tf, 0) + 2 * int64_t(c_out_) * tf;
+  const int64_t item = int64_t(c_out_) * tf, col = int64_t(c_in_) * 9 * tf;
+  const int64_t bits = 2 * kernels::dropout_words(item);  // uint64 words as float pairs
+  const int64_t xr = recomputes_xhat() ? item : 0;        // the recomputed conv output / xhat
+  // Forward: im2col and (two passes) the conv output (conv pass); BN output, linear map (doubling
+  // as the recompute's im2col: col ≤ item there), keep bits and (two passes) the conv output
+  // (fused pass). Backward: BN output, linear map (again doubling as im2col) and xhat (phase 1);
+  // im2col and xhat (phase 2).
+  return std::max({col + xr, 2 * item + bits + xr});
 }
 
 const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, int t, int f,
-                                bool train, core::RngStream* rng, float* conv_out,
-                                ThreadScratch& scratch) {
+                                bool train, core::RngStream* rng, bool keep, float* conv_buf,
+                                float* out_buf, ThreadScratch& scratch) {
   kernels::BlasSingleThreadScope blas;  // parallel over items: one BLAS thread each
   const int64_t tf = int64_t(t) * f;
   const int64_t item = c_out_ * tf;
   const int to = t / pool_t_, fo = f / pool_f_;
   GREENSED_CHECK(to > 0 && fo > 0, "conv block input {}x{} is smaller than its pooling {}x{}", t, f,
                  pool_t_, pool_f_);
+  GREENSED_CHECK(!keep || (train && out_buf == nullptr),
+                 "a kept conv block forward runs in train mode into its own output storage");
   x_ = x;
   b_ = b, t_ = t, f_ = f;
   train_ = train;
-  kept_ = conv_out == nullptr;
+  kept_ = keep;
   dropped_ = train && dropout_ > 0.0f && rng != nullptr;
-  float* y = conv_out;
-  if (kept_) {
-    if (xhat_.size() < size_t(b * item)) xhat_.resize(b * item);
-    y = xhat_.data();
+  const bool store_xhat = keep && !recomputes_xhat();
+  const bool two_pass = conv_buf == nullptr;
+  GREENSED_CHECK(!two_pass || recomputes_xhat(),
+                 "conv block forward without a buffer for its conv outputs");
+  float* y = conv_buf;
+  xhat_ = store_xhat ? conv_buf : nullptr;
+  const int64_t n_col = int64_t(c_in_) * 9 * tf;
+  const int64_t bits_floats = 2 * kernels::dropout_words(item);
+  float* out = out_buf;
+  if (out == nullptr) {
+    out_.resize(int64_t(b) * c_out_ * to * fo);
+    out = out_.data();
   }
-  out_.resize(int64_t(b) * c_out_ * to * fo);
   mean_.resize(c_out_);
   inv_std_.resize(c_out_);
   scratch.reserve(scratch_floats(t, f));
@@ -77,15 +92,18 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   // 1. Convolution per item, items handed out dynamically (a thread preempted on a shared machine
   // does not hold the other up); channel moments per item, summed in item order below, so the
   // result does not depend on the schedule or the thread count.
+  // Two passes in eval mode need no moments: the fused pass convolves.
   item_sums_.assign(size_t(b) * 2 * c_out_, 0.0);
-  parallel_for(b, n_threads, [&](int64_t item_index, int th) {
-    const int bi = int(item_index);
-    float* col = scratch.get(th);
-    double* sum = item_sums_.data() + size_t(bi) * 2 * c_out_;
-    float* yb = y + bi * item;
-    kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
-    if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
-  });
+  if (!two_pass || train) {
+    parallel_for(b, n_threads, [&](int64_t item_index, int th) {
+      const int bi = int(item_index);
+      float* col = scratch.get(th);
+      double* sum = item_sums_.data() + size_t(bi) * 2 * c_out_;
+      float* yb = two_pass ? col + n_col : y + bi * item;
+      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
+      if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
+    });
+  }
   // 2. Statistics.
   float* rm = store.value(running_mean_);
   float* rv = store.value(running_var_);
@@ -100,13 +118,14 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   } else {
     kernels::batchnorm_eval_stats(rm, rv, c_out_, kBnEps, mean_.data(), inv_std_.data());
   }
-  // 3. Dropout keep bits: one independent counter segment per item.
+  // 3. Dropout keep bits: one independent counter segment per item, kept for backward or drawn
+  // into the thread's scratch.
   const float keep_scale = dropped_ ? 1.0f / (1.0f - dropout_) : 1.0f;
   words_per_item_ = kernels::dropout_words(item);
   int64_t blocks_per_item = 0;
   uint64_t base = 0;
   if (dropped_) {
-    keep_bits_.resize(size_t(b) * words_per_item_);
+    if (keep) keep_bits_.resize(size_t(b) * words_per_item_);
     blocks_per_item = kernels::dropout_blocks(item, dropout_);
     base = rng->reserve_blocks(uint64_t(b) * blocks_per_item);
   }
@@ -119,21 +138,31 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
     const int bi = int(item_index);
     float* xbn = scratch.get(th);
     float* lin = xbn + item;
-    float* yb = y + bi * item;
+    float* yb = nullptr;
+    if (two_pass) {
+      // The conv output again (same kernel, input and weights: the moments' values), im2col in
+      // the linear map's area before the map is formed.
+      yb = xbn + 2 * item + bits_floats;
+      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, lin, yb);
+    } else {
+      yb = y + bi * item;
+    }
     uint64_t* bits = nullptr;
     if (dropped_) {
-      bits = keep_bits_.data() + bi * words_per_item_;
+      // 2·item floats in: 8-byte aligned (the thread's area starts on a cache line).
+      bits = keep ? keep_bits_.data() + bi * words_per_item_
+                  : reinterpret_cast<uint64_t*>(xbn + 2 * item);
       kernels::dropout_keep_bits(*rng, base + bi * blocks_per_item, item, dropout_, bits);
     }
     kernels::batchnorm_normalize(yb, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf,
-                                 kept_ ? yb : nullptr, xbn);
+                                 store_xhat ? yb : nullptr, xbn);
     for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
     kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f, lin,
                   int(tf));
     kernels::glu_dropout_avgpool_forward(lin, xbn, bits, keep_scale, c_out_, t, f, pool_t_, pool_f_,
-                                         out_.data() + int64_t(bi) * c_out_ * to * fo);
+                                         out + int64_t(bi) * c_out_ * to * fo);
   });
-  return out_.data();
+  return out;
 }
 
 void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* grad_in,
@@ -147,6 +176,8 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   const int to = t / pool_t_, fo = f / pool_f_;
   const int n_threads = scratch.n_threads();
   const int64_t n_cw = int64_t(c_out_) * c_in_ * 9, n_gw = int64_t(c_out_) * c_out_;
+  const int64_t n_col = int64_t(c_in_) * 9 * tf;
+  const bool recompute = recomputes_xhat();
   // Per-item parameter gradients and BN sums, reduced in item order: the result does not depend
   // on the dynamic schedule or the thread count.
   const int64_t per_item = n_cw + c_out_ + n_gw + c_out_;
@@ -158,6 +189,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   const float* gw = store.value(glu_w_);
   const float* gb = store.value(glu_b_);
   const float* cw = store.value(conv_w_);
+  const float* cb = store.value(conv_b_);
 
   // 1. Pool, dropout and GLU backward per item → grad of the BN output in grad_scratch.
   parallel_for(b, n_threads, [&](int64_t item_index, int th) {
@@ -168,9 +200,20 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     float* t_gw = ig + n_cw + c_out_;
     float* t_gb = t_gw + n_gw;
     double* sg = item_sums_.data() + size_t(bi) * 2 * c_out_;
-    const float* xh = xhat_.data() + bi * item;
     float* gx = grad_scratch + bi * item;
-    kernels::batchnorm_affine(xh, gamma, beta, c_out_, tf, xbn);
+    const float* xh = nullptr;
+    if (recompute) {
+      // The forward's conv output again (same kernel, input and weights), normalised with the
+      // kept statistics: the forward's xhat and BN output, bit for bit.
+      float* xr = lin + item;
+      kernels::conv3x3_forward(x_ + int64_t(bi) * c_in_ * tf, cw, cb, c_in_, c_out_, t, f, lin, xr);
+      kernels::batchnorm_normalize(xr, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf, xr,
+                                   xbn);
+      xh = xr;
+    } else {
+      xh = xhat_ + bi * item;
+      kernels::batchnorm_affine(xh, gamma, beta, c_out_, tf, xbn);
+    }
     for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
     kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f, lin,
                   int(tf));
@@ -201,14 +244,27 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     float* gy = grad_scratch + bi * item;
     float* tg = item_grads + bi * per_item;
     std::fill(tg, tg + n_cw + c_out_, 0.0f);
-    kernels::batchnorm_backward_apply(gy, xhat_.data() + bi * item, gamma, inv_std_.data(),
-                                      sums.data(), sums.data() + c_out_, int64_t(b) * tf, c_out_,
-                                      tf, gy);
     const float* xb = x_ + int64_t(bi) * c_in_ * tf;
-    kernels::conv3x3_backward_weights(xb, gy, c_in_, c_out_, t, f, col, false, tg, tg + n_cw);
+    const float* xh = nullptr;
+    bool col_ready = false;
+    if (recompute) {
+      float* xr = col + n_col;
+      kernels::conv3x3_forward(xb, cw, cb, c_in_, c_out_, t, f, col, xr);
+      kernels::batchnorm_normalize(xr, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf, xr,
+                                   nullptr);
+      xh = xr;
+      col_ready = !kernels::conv3x3_use_direct(c_in_, c_out_, f);  // col = im2col(x) now
+    } else {
+      xh = xhat_ + bi * item;
+    }
+    kernels::batchnorm_backward_apply(gy, xh, gamma, inv_std_.data(), sums.data(),
+                                      sums.data() + c_out_, int64_t(b) * tf, c_out_, tf, gy);
+    kernels::conv3x3_backward_weights(xb, gy, c_in_, c_out_, t, f, col, col_ready, tg, tg + n_cw);
     if (grad_in != nullptr) {
-      kernels::conv3x3_backward_data(gy, cw, c_in_, c_out_, t, f, col,
-                                     grad_in + int64_t(bi) * c_in_ * tf);
+      // xb is not read again: its storage may be grad_in's.
+      float* gi = grad_in + int64_t(bi) * c_in_ * tf;
+      std::fill(gi, gi + c_in_ * tf, 0.0f);
+      kernels::conv3x3_backward_data(gy, cw, c_in_, c_out_, t, f, col, gi);
     }
   });
   // 3. Per-item gradients into the store, in item order, parallel over parameter ranges.
@@ -232,7 +288,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
 }
 
 int64_t ConvBlock::cache_bytes() const {
-  return int64_t(xhat_.capacity() + out_.capacity()) * 4 + int64_t(keep_bits_.capacity()) * 8;
+  return int64_t(out_.capacity()) * 4 + int64_t(keep_bits_.capacity()) * 8;
 }
 
 }  // namespace greensed::nn

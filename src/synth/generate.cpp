@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "greensed/audio/audio.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
 #include "greensed/core/rng.hpp"
@@ -328,9 +329,10 @@ void prepare_folder(const std::string& folder, const std::string& what) {
   const bool ours = fs::exists(fs::path(folder) / kMarker);
   std::vector<fs::path> audio;
   for (const auto& e : fs::directory_iterator(folder)) {
-    const auto ext = e.path().extension().string();
-    if (e.is_regular_file() &&
-        (ext == ".wav" || ext == ".tmp" || ext == ".flac" || ext == ".ogg")) {
+    std::error_code status_ec;
+    if (e.is_regular_file(status_ec) &&
+        (::greensed::audio::has_audio_extension(e.path().string()) ||
+         e.path().extension() == ".tmp")) {
       audio.push_back(e.path());
     }
   }

@@ -5,20 +5,17 @@
 #include <sstream>
 
 #include "greensed/core/error.hpp"
+#include "greensed/core/text.hpp"
 
 namespace greensed::synth {
 namespace {
 
 std::vector<std::vector<std::string>> parse_rows(std::string_view text) {
   std::vector<std::vector<std::string>> rows;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const std::string_view line : core::split_lines(text)) {
     if (line.empty()) continue;
     std::vector<std::string> fields;
-    std::istringstream ls(line);
-    std::string f;
-    while (std::getline(ls, f, '\t')) fields.push_back(f);
+    for (const std::string_view f : core::split_fields(line, '\t')) fields.emplace_back(f);
     rows.push_back(std::move(fields));
   }
   return rows;

@@ -7,16 +7,14 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "greensed/audio/audio.hpp"
 #include "greensed/core/error.hpp"
 
 namespace greensed::synth {
 namespace {
 
 bool is_audio(const std::filesystem::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext == ".wav" || ext == ".ogg" || ext == ".oga" || ext == ".flac";
+  return audio::has_audio_extension(p.string());
 }
 
 std::vector<std::string> audio_files(const std::filesystem::path& dir) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "greensed/core/error.hpp"
+#include "greensed/core/fault.hpp"
 #include "run.hpp"
 #include "trace.hpp"
 
@@ -39,6 +40,7 @@ EpochTrained TrainingRun::train_epoch(int epoch) {
     loader_->recycle(std::move(batch));
     sums.add(losses);
     ++out.steps_done;
+    core::fault_point("step");  // the fault-injection tests' mid-epoch kill
 
     if (options_.on_progress && seconds_since(t_progress) >= options_.progress_interval_s) {
       t_progress = Clock::now();

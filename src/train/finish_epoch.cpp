@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "greensed/core/fault.hpp"
 #include "greensed/report/epochs.hpp"
 #include "greensed/train/evaluation.hpp"
 #include "run.hpp"
@@ -66,6 +67,7 @@ report::EpochRecord TrainingRun::epoch_row(int epoch, const EpochTrained& traine
   row.val_synth_f1_student = row.val_synth_f1_teacher = row.val_weak_f1_student =
       row.val_weak_f1_teacher = row.val_obj = nan;
   if (validate_now) {
+    core::fault_point("validation");  // the fault-injection tests' kill during validation
     const int val_win =
         meter_ ? meter_->begin("validation", energy::WindowKind::kPhase, epoch) : -1;
     const ValidationMetrics vm = validate(mt_.student(), mt_.teacher(), *eval_source_,

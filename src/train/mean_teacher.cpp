@@ -70,7 +70,7 @@ void MeanTeacher::check_finite(const StepLosses& l, int64_t k) const {
           "training diverged at step {}: {} is {} (nothing of this step was applied); the last "
           "good checkpoint is {}; lower opt.lr, set training.gradient_clip, or check the input "
           "features",
-          k, term, value, last_good_));
+          k, term, std::isnan(value) ? std::string("NaN") : fmt::format("{}", value), last_good_));
     }
   }
 }

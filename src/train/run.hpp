@@ -28,6 +28,7 @@
 #include "greensed/train/cache_source.hpp"
 #include "greensed/train/checkpoint.hpp"
 #include "greensed/train/mean_teacher.hpp"
+#include "greensed/train/run_dir.hpp"
 #include "greensed/train/trainer.hpp"
 
 namespace greensed::train {
@@ -80,7 +81,9 @@ class TrainingRun {
   const core::Config& config_;
   const TrainOptions& options_;
   const Clock::time_point t_run_ = Clock::now();
+  std::shared_ptr<RunDirLock> lock_;  // held for the whole run
   std::string run_dir_, last_path_;
+  std::string resume_path_;  // the checkpoint resumed from ("" when starting)
   bool resuming_ = false;
 
   data::DesedSets sets_;

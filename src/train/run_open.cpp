@@ -11,6 +11,7 @@
 #include "greensed/model/checkpoint.hpp"
 #include "greensed/model/safetensors.hpp"
 #include "greensed/report/epochs.hpp"
+#include "greensed/train/run_dir.hpp"
 #include "run.hpp"
 #include "trace.hpp"
 
@@ -57,6 +58,7 @@ TrainingRun::TrainingRun(const core::Config& config, const TrainOptions& options
       mt_(config) {
   open_run_dir();
   sets_ = data::load_desed_sets(config_);
+  require_validation_sets(sets_, config_);
   cache_ = std::make_unique<features::FeatureCache>(config_.features.cache_dir,
                                                     features::cache_settings_from(config_));
   const auto& settings = cache_->settings();
@@ -80,21 +82,21 @@ bool TrainingRun::more_epochs() const {
 
 void TrainingRun::open_run_dir() {
   run_dir_ = resolve_run_dir(config_, options_.run_dir);
+  // The run directory's rules (run_dir.hpp): one owner, nothing deleted, the config checked.
+  lock_ = lock_run_dir(run_dir_);
+  remove_orphan_temp_files_in_run(run_dir_);
+  const ResumePlan plan = plan_resume(run_dir_, options_.resume, options_.resume_from);
+  resuming_ = plan.from_checkpoint;
+  resume_path_ = plan.checkpoint;
   last_path_ = run_dir_ + "/checkpoints/last.safetensors";
-  resuming_ = options_.resume && fs::exists(last_path_);
-  if (!options_.resume && (fs::exists(run_dir_ + "/epochs.csv") || fs::exists(last_path_))) {
-    throw core::InputError(fmt::format(
-        "{}: already holds a run; pass --resume to continue it, or choose another --run-dir",
-        run_dir_));
-  }
   if (resuming_ && !options_.init_from.empty()) {
     throw core::InputError(fmt::format(
         "--init-from {}: {} is resumed from its last checkpoint; drop --init-from (the run's "
         "initial weights are in checkpoints/init.safetensors)",
         options_.init_from, run_dir_));
   }
+  check_and_write_config(run_dir_, config_, resuming_, plan.epoch, options_.allow_config_change);
   fs::create_directories(run_dir_ + "/checkpoints");
-  core::write_file_atomic(run_dir_ + "/config.yaml", core::config_to_yaml(config_));
 }
 
 // Resume: the last checkpoint. Otherwise the seeded init (or --init-from), written to
@@ -102,18 +104,19 @@ void TrainingRun::open_run_dir() {
 void TrainingRun::init_models() {
   if (resuming_) {
     nn::AdamState& adam = mt_.adam().state();
-    state_ = load_checkpoint(last_path_, mt_.student(), mt_.teacher(), &adam.m, &adam.v);
+    state_ = load_checkpoint(resume_path_, mt_.student(), mt_.teacher(), &adam.m, &adam.v);
     adam.step = state_.adam_t;
     mt_.student_dropout() = core::RngStream(state_.dropout_student);
     mt_.teacher_dropout() = core::RngStream(state_.dropout_teacher);
     crop_rng_ = core::RngStream(state_.crop);
-    mt_.set_last_good_checkpoint(fmt::format("{} (epoch {})", last_path_, state_.epoch));
-    report::write_epochs(run_dir_ + "/epochs.csv", state_.epochs);  // drops rows past it
+    mt_.set_last_good_checkpoint(fmt::format("{} (epoch {})", resume_path_, state_.epoch));
+    keep_discarded_rows(run_dir_, state_.epoch);  // rows past it go to epochs_discarded.csv
+    report::write_epochs(run_dir_ + "/epochs.csv", state_.epochs);
     spdlog::info("[train] resuming {} after epoch {} (step {})", run_dir_, state_.epoch,
                  state_.step);
     return;
   }
-  fs::remove(run_dir_ + "/epochs.csv");
+  fs::remove(run_dir_ + "/epochs.csv");  // a header at most: plan_resume refused any rows
   if (!options_.init_from.empty()) {
     load_student(options_.init_from, mt_.student());
     mt_.copy_student_to_teacher();

@@ -45,7 +45,9 @@ std::vector<T> list_of(const YAML::Node& n, const std::string& origin, const std
 
 }  // namespace
 
-Sweep parse_sweep(const std::string& yaml_text, const std::string& origin) {
+namespace {
+
+YAML::Node load_root(const std::string& yaml_text, const std::string& origin) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -55,8 +57,6 @@ Sweep parse_sweep(const std::string& yaml_text, const std::string& origin) {
   }
   if (!root.IsMap())
     throw core::InputError(fmt::format("{}: a sweep file must be a mapping", origin));
-  Sweep s;
-  s.source = origin;
   const std::set<std::string> known = {"base_config", "batch_sizes", "seeds",
                                        "grid",        "set",         "slurm"};
   for (const auto& kv : root) {
@@ -67,74 +67,55 @@ Sweep parse_sweep(const std::string& yaml_text, const std::string& origin) {
           where(origin, kv.first), key));
     }
   }
-  if (!root["base_config"] || !root["base_config"].IsScalar()) {
-    throw core::InputError(
-        fmt::format("{}: base_config is required (the config every run starts from)", origin));
-  }
-  s.base_config = root["base_config"].as<std::string>();
-  if (root["batch_sizes"])
-    s.batch_sizes = list_of<int>(root["batch_sizes"], origin, "batch_sizes", "integers");
-  for (size_t i = 0; i < s.batch_sizes.size(); ++i) {
-    const int b = s.batch_sizes[i];
-    if (b <= 0 || b % 4 != 0) {
-      throw core::InputError(
-          fmt::format("{}: batch_sizes: {} is not a positive multiple of 4 (1/4 synthetic, 1/4 "
-                      "weak, 1/2 unlabelled)",
-                      where(origin, root["batch_sizes"][i]), b));
-    }
-  }
-  if (root["seeds"]) s.seeds = list_of<long long>(root["seeds"], origin, "seeds", "integers");
-  if (const auto g = root["grid"]) {
-    if (!g.IsMap())
-      throw core::InputError(
-          fmt::format("{}: grid: expected a mapping of config keys to lists", where(origin, g)));
-    for (const auto& kv : g) {
-      const std::string key = kv.first.as<std::string>();
-      s.grid.emplace_back(key, list_of<std::string>(kv.second, origin, "grid." + key, "values"));
-    }
-  }
-  if (root["set"])
-    s.set = list_of<std::string>(root["set"], origin, "set", "section.key=value overrides");
-  if (const auto sl = root["slurm"]) {
-    if (!sl.IsMap())
-      throw core::InputError(fmt::format("{}: slurm: expected a mapping", where(origin, sl)));
-    for (const auto& kv : sl) {
-      const std::string key = kv.first.as<std::string>();
-      const YAML::Node v = kv.second;
-      try {
-        if (key == "partition")
-          s.slurm.partition = v.as<std::string>();
-        else if (key == "time")
-          s.slurm.time = v.as<std::string>();
-        else if (key == "mem")
-          s.slurm.mem = v.as<std::string>();
-        else if (key == "account")
-          s.slurm.account = v.as<std::string>();
-        else if (key == "setup")
-          s.slurm.setup = v.as<std::string>();
-        else if (key == "cpus_per_task")
-          s.slurm.cpus_per_task = v.as<int>();
-        else if (key == "gpus")
-          s.slurm.gpus = v.as<int>();
-        else if (key == "extra")
-          s.slurm.extra = list_of<std::string>(v, origin, "slurm.extra", "#SBATCH options");
-        else {
-          throw core::InputError(
-              fmt::format("{}: unknown key 'slurm.{}' (known: partition, time, mem, account, "
-                          "setup, cpus_per_task, gpus, extra)",
-                          where(origin, kv.first), key));
-        }
-      } catch (const YAML::Exception&) {
-        throw core::InputError(
-            fmt::format("{}: slurm.{}: wrong type, found '{}'", where(origin, v), key, v.Scalar()));
-      }
-    }
-    if (s.slurm.cpus_per_task <= 0) {
-      throw core::InputError(fmt::format("{}: slurm.cpus_per_task must be > 0", origin));
-    }
-  }
+  return root;
+}
 
-  // Expand: batch × seed × grid axes, in that nesting order.
+void parse_slurm_key(const std::string& key, const YAML::Node& v, const YAML::Node& key_node,
+                     const std::string& origin, SlurmResources& slurm) {
+  if (key == "partition")
+    slurm.partition = v.as<std::string>();
+  else if (key == "time")
+    slurm.time = v.as<std::string>();
+  else if (key == "mem")
+    slurm.mem = v.as<std::string>();
+  else if (key == "account")
+    slurm.account = v.as<std::string>();
+  else if (key == "setup")
+    slurm.setup = v.as<std::string>();
+  else if (key == "cpus_per_task")
+    slurm.cpus_per_task = v.as<int>();
+  else if (key == "gpus")
+    slurm.gpus = v.as<int>();
+  else if (key == "extra")
+    slurm.extra = list_of<std::string>(v, origin, "slurm.extra", "#SBATCH options");
+  else {
+    throw core::InputError(
+        fmt::format("{}: unknown key 'slurm.{}' (known: partition, time, mem, account, "
+                    "setup, cpus_per_task, gpus, extra)",
+                    where(origin, key_node), key));
+  }
+}
+
+void parse_slurm(const YAML::Node& sl, const std::string& origin, SlurmResources& slurm) {
+  if (!sl.IsMap())
+    throw core::InputError(fmt::format("{}: slurm: expected a mapping", where(origin, sl)));
+  for (const auto& kv : sl) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node v = kv.second;
+    try {
+      parse_slurm_key(key, v, kv.first, origin, slurm);
+    } catch (const YAML::Exception&) {
+      throw core::InputError(
+          fmt::format("{}: slurm.{}: wrong type, found '{}'", where(origin, v), key, v.Scalar()));
+    }
+  }
+  if (slurm.cpus_per_task <= 0) {
+    throw core::InputError(fmt::format("{}: slurm.cpus_per_task must be > 0", origin));
+  }
+}
+
+// batch × seed × grid axes, in that nesting order.
+std::vector<SweepRun> expand_runs(const Sweep& s) {
   std::vector<SweepRun> partial;
   for (int b : s.batch_sizes) {
     for (long long seed : s.seeds) {
@@ -164,7 +145,45 @@ Sweep parse_sweep(const std::string& yaml_text, const std::string& origin) {
     }
     partial = next;
   }
-  s.runs = partial;
+  return partial;
+}
+
+}  // namespace
+
+Sweep parse_sweep(const std::string& yaml_text, const std::string& origin) {
+  const YAML::Node root = load_root(yaml_text, origin);
+  Sweep s;
+  s.source = origin;
+  if (!root["base_config"] || !root["base_config"].IsScalar()) {
+    throw core::InputError(
+        fmt::format("{}: base_config is required (the config every run starts from)", origin));
+  }
+  s.base_config = root["base_config"].as<std::string>();
+  if (root["batch_sizes"])
+    s.batch_sizes = list_of<int>(root["batch_sizes"], origin, "batch_sizes", "integers");
+  for (size_t i = 0; i < s.batch_sizes.size(); ++i) {
+    const int b = s.batch_sizes[i];
+    if (b <= 0 || b % 4 != 0) {
+      throw core::InputError(
+          fmt::format("{}: batch_sizes: {} is not a positive multiple of 4 (1/4 synthetic, 1/4 "
+                      "weak, 1/2 unlabelled)",
+                      where(origin, root["batch_sizes"][i]), b));
+    }
+  }
+  if (root["seeds"]) s.seeds = list_of<long long>(root["seeds"], origin, "seeds", "integers");
+  if (const auto g = root["grid"]) {
+    if (!g.IsMap())
+      throw core::InputError(
+          fmt::format("{}: grid: expected a mapping of config keys to lists", where(origin, g)));
+    for (const auto& kv : g) {
+      const std::string key = kv.first.as<std::string>();
+      s.grid.emplace_back(key, list_of<std::string>(kv.second, origin, "grid." + key, "values"));
+    }
+  }
+  if (root["set"])
+    s.set = list_of<std::string>(root["set"], origin, "set", "section.key=value overrides");
+  if (const auto sl = root["slurm"]) parse_slurm(sl, origin, s.slurm);
+  s.runs = expand_runs(s);
   // Validate every run's overrides against the schema now, not hours later on a cluster node.
   for (const auto& r : s.runs) {
     try {

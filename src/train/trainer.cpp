@@ -89,6 +89,9 @@ nlohmann::json TrainingRun::summary_json() const {
   summary["stop_policy"] = state_.stop_policy;
   summary["stop_reason"] = state_.stop_reason;
   if (!options_.init_from.empty()) summary["init_from"] = options_.init_from;
+  if (auto history = config_history(run_dir_); !history.empty()) {
+    summary["config_history"] = std::move(history);  // changes made on resume (config.yaml)
+  }
   return summary;
 }
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <numbers>
 
 #include "greensed/audio/audio.hpp"
@@ -174,6 +176,70 @@ TEST_F(Audio, HeaderWithoutSamplesIsRejected) {
 TEST_F(Audio, DirectoryIsRejected) {
   EXPECT_EQ(error_of([&] { load_mono(dir_.string()); }),
             dir_.string() + ": cannot read audio: is a directory");
+}
+
+// Issue 15 item 3: NaN/Inf samples went into the cache as all-NaN features ("0 bad", exit 0).
+TEST_F(Audio, NonFiniteSamplesAreBadInput) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  write_wav(path("nan.wav"), std::vector<float>{0.1f, nan, 0.2f, nan}, 1, 16000,
+            WavFormat::kFloat32);
+  EXPECT_EQ(error_of([&] { load_mono(path("nan.wav")); }),
+            path("nan.wav") +
+                ": bad audio: 2 of 4 samples are NaN or infinite (the first, sample 1 at 0.000 s, "
+                "is nan); the file is corrupt or was written from a failed computation: regenerate "
+                "it or remove it from the data");
+  // one bad channel of a stereo file shows in the mix
+  std::vector<float> stereo(2 * 16000, 0.25f);
+  stereo[2 * 8000 + 1] = -inf;
+  write_wav(path("inf.wav"), stereo, 2, 16000, WavFormat::kFloat32);
+  const std::string e = error_of([&] { decode_mono(path("inf.wav"), nullptr); });
+  EXPECT_NE(e.find("1 of 16000 samples are NaN or infinite (the first, sample 8000 at 0.500 s, is "
+                   "-inf)"),
+            std::string::npos)
+      << e;
+}
+
+// Issue 15 item 14: libsndfile read a WAV cut short as a shorter clip, silently.
+TEST_F(Audio, WavCutShortIsRejected) {
+  write_wav(path("full.wav"), tone(16000, 440, 16000), 1, 16000);
+  const auto size = fs::file_size(path("full.wav"));
+  fs::copy_file(path("full.wav"), path("cut.wav"));
+  fs::resize_file(path("cut.wav"), size - 10000);  // 5000 samples short
+  EXPECT_EQ(error_of([&] { load_mono(path("cut.wav")); }),
+            path("cut.wav") +
+                ": cannot read audio: the file is cut short: its WAV header announces 16000 "
+                "samples (1.000 s) but the file holds 11000 (0.688 s); copy or download it again");
+  EXPECT_EQ(load_mono(path("full.wav")).size(), 16000u);
+}
+
+// Issue 12 item 3: one extension list; issue 15 items 5 and 14: links listed, never a crash.
+TEST_F(Audio, OneExtensionListAndUnreadableEntriesListed) {
+  EXPECT_TRUE(has_audio_extension("a/b.OGA"));
+  EXPECT_TRUE(has_audio_extension("x.flac"));
+  EXPECT_FALSE(has_audio_extension("x.mp3"));
+  EXPECT_FALSE(has_audio_extension("wav"));
+  EXPECT_EQ(audio_extensions_text(), ".wav, .flac, .ogg or .oga");
+  write_wav(path("a.wav"), tone(160, 440, 16000), 1, 16000);
+  write_wav(path("b.oga"), tone(160, 440, 16000), 1, 16000);  // libsndfile reads by content
+  std::ofstream(path("notes.txt")) << "x";
+  fs::create_symlink("loop.wav", path("loop.wav"));
+  fs::create_symlink("nowhere.wav", path("dangling.flac"));
+  fs::create_directory(path("dir.wav"));
+  const FolderListing l = list_audio_folder(dir_.string());
+  EXPECT_EQ(l.files, (std::vector<std::string>{path("a.wav"), path("b.oga")}));
+  ASSERT_EQ(l.unreadable.size(), 3u);
+  EXPECT_EQ(l.unreadable[0], path("dangling.flac") +
+                                 ": dangling symbolic link (to 'nowhere.wav', which does not "
+                                 "exist)");
+  EXPECT_EQ(l.unreadable[1], path("dir.wav") + ": is a directory");
+  EXPECT_EQ(l.unreadable[2].rfind(path("loop.wav") + ": symbolic link loop (", 0), 0u)
+      << l.unreadable[2];
+  EXPECT_EQ(error_of([&] {
+              load_mono(path("loop.wav"));
+            }).rfind(path("loop.wav") + ": cannot read audio: symbolic link loop", 0),
+            0u);
+  EXPECT_EQ(load_mono(path("b.oga")).size(), 160u);
 }
 
 }  // namespace

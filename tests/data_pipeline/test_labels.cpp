@@ -122,4 +122,18 @@ TEST(WeakSplit, FromListFile) {
   std::filesystem::remove(path);
 }
 
+// Issue 15 item 13: the split list had its own line splitter, so a UTF-8 byte-order mark (what
+// some editors save) made the header line a clip name ("clip '\xEF\xBB\xBFfilename' is not in
+// the weak table"). It now uses core::split_lines like every table.
+TEST(WeakSplit, ByteOrderMarkAndWindowsLineEndsInTheListFile) {
+  const std::vector<data::WeakClip> clips = {{"a.wav", 1}, {"b.wav", 2}, {"c.wav", 4}};
+  const auto path = std::filesystem::temp_directory_path() / "greensed_weak_split_bom.txt";
+  std::ofstream(path) << "\xEF\xBB\xBF"
+                      << "filename\r\nc.wav\r\n b.wav\t(kept)\r\n";
+  const auto s = data::split_weak_from_file(clips, path.string());
+  EXPECT_EQ(s.train, (std::vector<int>{2, 1}));
+  EXPECT_EQ(s.validation, (std::vector<int>{0}));
+  std::filesystem::remove(path);
+}
+
 }  // namespace

@@ -262,4 +262,117 @@ TEST(Sets, LoadsConfigTreeAndSplitsWeak) {
   EXPECT_EQ(sets.synth_val.durations.size(), 1u);
 }
 
+// A valid minimal data tree; the tests below break one thing each.
+struct Tree {
+  TempDir dir;
+  core::Config c;
+  std::string p(const std::string& rel) const { return (dir.path / rel).string(); }
+  Tree() {
+    dir.write("synth/0.wav", "x");
+    dir.write("synth.tsv", "filename\tonset\toffset\tevent_label\n0.wav\t1\t2\tDog\n");
+    dir.write("weak/w0.wav", "x");
+    dir.write("weak/w1.wav", "x");
+    dir.write("weak.tsv", "filename\tevent_labels\nw0.wav\tCat\nw1.wav\tDog\n");
+    dir.write("unlab/u.wav", "x");
+    dir.write("val/0.wav", "x");
+    dir.write("val.tsv", "filename\tonset\toffset\tevent_label\n0.wav\t1\t2\tCat\n");
+    dir.write("val_dur.tsv", "filename\tduration\n0.wav\t10.0\n");
+    c.data.synth_folder = p("synth");
+    c.data.synth_tsv = p("synth.tsv");
+    c.data.weak_folder = p("weak");
+    c.data.weak_tsv = p("weak.tsv");
+    c.data.unlabeled_folder = p("unlab");
+    c.data.synth_val_folder = c.data.test_folder = p("val");
+    c.data.synth_val_tsv = c.data.test_tsv = p("val.tsv");
+    c.data.synth_val_dur = c.data.test_dur = p("val_dur.tsv");
+    c.source_path = "my.yaml";
+  }
+};
+
+TEST(Sets, MinimalTreeLoads) {
+  Tree t;
+  EXPECT_EQ(data::load_desed_sets(t.c).synth_train.clips.size(), 1u);
+}
+
+// Issue 15 item 13: `--set data.synth_tsv=` used to give ": cannot open (no such file)".
+TEST(Sets, EmptyPathNamesTheKey) {
+  Tree t;
+  t.c.data.synth_tsv = "";
+  EXPECT_EQ(error_of([&] { data::load_desed_sets(t.c); }),
+            "my.yaml: data.synth_tsv is empty; it must give the path of a label table (set it in "
+            "the data section or with --set data.synth_tsv=PATH)");
+}
+
+// Issue 15 item 13: a header-only training table said "training subset 0 has 0 clips".
+TEST(Sets, HeaderOnlyTablesNameFileAndKey) {
+  {
+    Tree t;
+    t.dir.write("synth.tsv", "filename\tonset\toffset\tevent_label\n");
+    EXPECT_EQ(error_of([&] { data::load_desed_sets(t.c); }),
+              t.p("synth.tsv") +
+                  ": the table lists no clips (a header and no rows) (data.synth_tsv); give a "
+                  "table with at least one clip");
+  }
+  {
+    Tree w;
+    w.dir.write("weak.tsv", "filename\tevent_labels\n\n");
+    EXPECT_NE(error_of([&] { data::load_desed_sets(w.c); })
+                  .find(w.p("weak.tsv") + ": the table lists no clips (a header and no rows) "
+                                          "(data.weak_tsv)"),
+              std::string::npos);
+  }
+  {
+    Tree v;  // issue 15 item 9: an empty synthetic validation table trained to exit 0
+    v.dir.write("val.tsv", "filename\tonset\toffset\tevent_label\n");
+    EXPECT_NE(error_of([&] { data::load_desed_sets(v.c); }).find("(data.synth_val_tsv)"),
+              std::string::npos);
+  }
+  {
+    Tree u;
+    std::filesystem::remove(u.dir.path / "unlab" / "u.wav");
+    EXPECT_EQ(error_of([&] { data::load_desed_sets(u.c); }),
+              "data.unlabeled_folder = " + u.p("unlab") +
+                  ": holds no audio file (.wav, .flac, .ogg or .oga); point it at the "
+                  "unlabelled clips");
+  }
+}
+
+// Issue 15 item 14: the rule `greensed evaluate` applies too.
+TEST(Sets, EventStartingPastTheClipEndIsRejected) {
+  Tree t;
+  t.dir.write("val.tsv", "filename\tonset\toffset\tevent_label\n0.wav\t10.5\t11\tCat\n");
+  EXPECT_EQ(error_of([&] { data::load_desed_sets(t.c); }),
+            t.p("val.tsv") +
+                ":2: Cat event 10.5-11 s of 0.wav starts at or after the clip's end "
+                "(10 s in " +
+                t.p("val_dur.tsv") + "); fix the event's times or the clip's duration");
+  // an offset past the end is the recipe's quirk and stays accepted
+  t.dir.write("val.tsv", "filename\tonset\toffset\tevent_label\n0.wav\t9.5\t10.2\tCat\n");
+  EXPECT_EQ(data::load_desed_sets(t.c).synth_val.clips[0].events[0].offset, 10.2);
+}
+
+// Issue 15 items 5 and 14: a symlink loop crashed the listing (filesystem_error, exit 3) and a
+// dangling link was skipped unlisted; .oga is audio for every reader (issue 12 item 3).
+TEST(Folder, SymlinkLoopAndDanglingLinkAreSkippedNotACrash) {
+  TempDir dir;
+  dir.write("audio/a.wav", "x");
+  dir.write("audio/b.OGA", "x");
+  std::filesystem::create_symlink("loop.wav", dir.path / "audio" / "loop.wav");
+  std::filesystem::create_symlink("gone.wav", dir.path / "audio" / "dangling.wav");
+  std::vector<std::string> disk;
+  ASSERT_NO_THROW(disk = data::list_audio_files((dir.path / "audio").string(), "data.x"));
+  EXPECT_EQ(disk, (std::vector<std::string>{"a.wav", "b.OGA"}));
+}
+
+// Issue 15 item 13: an invisible UTF-8 byte-order mark broke the header.
+TEST(StrongTable, ByteOrderMarkIsIgnored) {
+  const std::string bom = "\xEF\xBB\xBF";
+  const auto t = parse_strong_tsv(
+      bom + "filename\tonset\toffset\tevent_label\r\na.wav\t1\t2\tDog\r\n", "s.tsv");
+  ASSERT_EQ(t.clips.size(), 1u);
+  EXPECT_EQ(t.clips[0].events[0].line, 2);
+  EXPECT_EQ(parse_weak_tsv(bom + "filename\tevent_labels\na.wav\tDog\n", "w.tsv").size(), 1u);
+  EXPECT_EQ(data::parse_durations_tsv(bom + "filename\tduration\na.wav\t10\n", "d.tsv").size(), 1u);
+}
+
 }  // namespace

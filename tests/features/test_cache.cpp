@@ -1,6 +1,8 @@
 // features/cache: a second pass computes nothing; size, mtime and settings changes are recomputed;
 // damaged files and indexes are recovered from; bad audio leaves the cache unchanged.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -118,6 +120,23 @@ TEST_F(Cache, TruncatedClipFileIsRecomputed) {
   EXPECT_EQ(cache.n_computed(), 1);
 }
 
+// Issue 15 defect 11: a kill during a clip or index write left its temporary file for good; the
+// next start removes those of processes that no longer run.
+TEST_F(Cache, TemporaryFilesOfAKilledWriteAreRemovedAtTheNextStart) {
+  { FeatureCache(cache_dir(), CacheSettings{}).get(clip(0)); }
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  const std::string orphan_clip = cache_dir() + "/mel/0123.mel.tmp." + std::to_string(dead) + ".4";
+  const std::string orphan_index = cache_dir() + "/index.json.tmp." + std::to_string(dead) + ".9";
+  std::ofstream(orphan_clip) << "half a clip";
+  std::ofstream(orphan_index) << "{ half";
+  FeatureCache cache(cache_dir(), CacheSettings{});
+  EXPECT_FALSE(fs::exists(orphan_clip));
+  EXPECT_FALSE(fs::exists(orphan_index));
+  EXPECT_EQ(cache.n_entries(), 1u);
+}
+
 TEST_F(Cache, CorruptIndexMeansEmptyCache) {
   { FeatureCache(cache_dir(), CacheSettings{}).get(clip(0)); }
   std::ofstream(cache_dir() + "/index.json") << "{ not json";
@@ -125,6 +144,40 @@ TEST_F(Cache, CorruptIndexMeansEmptyCache) {
   EXPECT_EQ(cache.n_entries(), 0u);
   cache.get(clip(0));
   EXPECT_EQ(cache.n_computed(), 1);
+}
+
+// Found while fuzzing index.json: an entry's 'file' was used as given (a hand-edited or corrupt
+// index could make the cache read "../anything" outside its folder), and a float where an integer
+// belongs was converted (undefined behaviour for 1e300). Such an index is unreadable: every clip
+// is recomputed, nothing outside the cache is read.
+TEST_F(Cache, IndexEntryOutsideTheCacheOrWithFloatFieldsIsRejected) {
+  { FeatureCache(cache_dir(), CacheSettings{}).get(clip(0)); }
+  std::string index;
+  {
+    std::ifstream in(cache_dir() + "/index.json");
+    index.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = index.find("\"mel/");
+  ASSERT_NE(at, std::string::npos) << index;
+  const std::string good_file = index.substr(at + 1, 4 + 16 + 4);
+  // a valid mel file, but reached through a path that leaves the cache folder
+  fs::copy_file(cache_dir() + "/" + good_file, dir_ / "outside.mel");
+  std::string outside = index;
+  outside.replace(at + 1, good_file.size(), "../outside.mel");
+  std::ofstream(cache_dir() + "/index.json") << outside;
+  {
+    FeatureCache cache(cache_dir(), CacheSettings{});
+    EXPECT_EQ(cache.n_entries(), 0u);
+    EXPECT_FALSE(cache.lookup(clip(0)).has_value());
+  }
+  const size_t frames = index.find("\"n_frames\": 626");
+  ASSERT_NE(frames, std::string::npos) << index;
+  std::string fractional = index;
+  fractional.replace(frames, std::string("\"n_frames\": 626").size(), "\"n_frames\": 626.5");
+  std::ofstream(cache_dir() + "/index.json") << fractional;
+  EXPECT_EQ(FeatureCache(cache_dir(), CacheSettings{}).n_entries(), 0u);
+  EXPECT_THROW(parse_cache_index(fractional, "index.json"), core::InputError);
+  EXPECT_EQ(parse_cache_index(index, "index.json").size(), 1u);
 }
 
 TEST_F(Cache, FlushMakesEntriesVisibleToAnotherReader) {

@@ -23,6 +23,11 @@ TEST(Gru, SequenceForwardBackwardMatchReferenceBothDirections) {
     gru_sequence_forward_reference(xproj.data(), w_hh.data(), b_hh.data(), b, t, h, reverse,
                                    out_ref.data() + h, sb, st);
     EXPECT_LT(max_rel_error(out, out_ref), 1e-6);
+    // Without caches (inference): the same outputs bit for bit.
+    std::vector<float> out_lean(b * sb, 0.0f), scratch_lean(b * (h3 + h));
+    gru_sequence_forward(xproj.data(), w_hh.data(), b_hh.data(), b, t, h, reverse, nullptr, nullptr,
+                         nullptr, scratch_lean.data(), out_lean.data() + h, sb, st);
+    EXPECT_EQ(out_lean, out);
 
     const auto gout = random_vector(b * sb, 53);
     std::vector<float> gxp(xproj.size()), gxp_ref(xproj.size());

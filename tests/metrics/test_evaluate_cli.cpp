@@ -4,9 +4,13 @@
 
 #include "support/run_command.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "fixture_util.hpp"
@@ -149,6 +153,121 @@ TEST(EvaluateCli, MissingF1TableGivesNull) {
   EXPECT_TRUE(out["intersection_f1_macro"].is_null());
   EXPECT_TRUE(out["event_f1_macro"].is_null());
   EXPECT_TRUE(out["psds1"].is_number());
+}
+
+// Inputs written into a fresh folder per test.
+class EvaluateCliInputs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("greensed_evaluate_inputs_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    write("durations.tsv", "filename\tduration\na.wav\t10.0\nb.wav\t10.0\n");
+    write("det_th_0.5.tsv",
+          "filename\tonset\toffset\tevent_label\na.wav\t1.0\t3.0\tDog\n"
+          "a.wav\t5.0\t6.0\tCat\n");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
+  Result evaluate(const std::string& gt = "gt.tsv") const {
+    return run("--ground-truth " + path(gt) + " --durations " + path("durations.tsv") +
+               " --detections " + path("det_th_0.5.tsv") + " --json " + path("out.json"));
+  }
+  std::filesystem::path dir_;
+};
+
+// Issue 15 item 7: exact duplicate ground-truth rows counted twice (n_gt 154 -> 308).
+TEST_F(EvaluateCliInputs, ExactDuplicateGroundTruthRowsAreMergedWithAWarning) {
+  write("gt.tsv",
+        "filename\tonset\toffset\tevent_label\na.wav\t1.0\t3.0\tDog\n"
+        "a.wav\t5.0\t6.0\tCat\na.wav\t1.0\t3.0\tDog\nb.wav\t\t\t\n");
+  const auto r = evaluate();
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(path("gt.tsv") + ": 1 exact duplicate row(s) merged (line 4 repeats "
+                                           "line 2), as greensed train does"),
+            std::string::npos)
+      << r.output;
+  const auto out = load_json(path("out.json"));
+  EXPECT_EQ(out["per_class"]["Dog"]["n_gt"], 1);
+  EXPECT_EQ(out["intersection_f1_macro"].get<double>(), 1.0);
+}
+
+// Issue 15 items 7 and 14: negative onsets and events past the clip's end, as train rejects them.
+TEST_F(EvaluateCliInputs, NegativeTimesAndEventsPastTheClipEndAreRejected) {
+  write("gt.tsv", "filename\tonset\toffset\tevent_label\na.wav\t-0.5\t3.0\tDog\n");
+  auto r = evaluate();
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(path("gt.tsv") +
+                          ":2: onset -0.5 is negative; times are seconds from the clip start"),
+            std::string::npos)
+      << r.output;
+  write("gt.tsv",
+        "filename\tonset\toffset\tevent_label\na.wav\t1.0\t3.0\tDog\n"
+        "a.wav\t10.5\t11.0\tCat\n");
+  r = evaluate();
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(path("gt.tsv") +
+                          ":3: Cat event 10.5-11 s of a.wav starts at or after "
+                          "the clip's end (10 s in " +
+                          path("durations.tsv") + ")"),
+            std::string::npos)
+      << r.output;
+}
+
+// Issue 15 item 13: a header-only ground truth blamed the detections ("unknown class").
+TEST_F(EvaluateCliInputs, HeaderOnlyGroundTruthIsNamed) {
+  write("gt.tsv", "filename\tonset\toffset\tevent_label\n");
+  const auto r = evaluate();
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(path("gt.tsv") + ": the ground truth has no events (0 clip(s) listed"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("det_th_0.5.tsv:"), std::string::npos) << r.output;
+}
+
+// Issue 15 item 13: an invisible UTF-8 byte-order mark hid the 'filename' column.
+TEST_F(EvaluateCliInputs, ByteOrderMarkIsIgnored) {
+  write("gt.tsv",
+        "\xEF\xBB\xBF"
+        "filename\tonset\toffset\tevent_label\r\n"
+        "a.wav\t1.0\t3.0\tDog\r\na.wav\t5.0\t6.0\tCat\r\n");
+  const auto r = evaluate();
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
+// Issue 15 item 13: a score file missing a class column was reported against another file.
+TEST_F(EvaluateCliInputs, ScoreFileMissingAClassColumnIsTheOneNamed) {
+  const std::string src = case_dir("case_s_scores_pipeline");
+  std::filesystem::copy(src + "/scores", dir_ / "scores");
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "scores"))
+    names.push_back(e.path().string());
+  std::sort(names.begin(), names.end());
+  // Drop the 'Speech' column from the FIRST file in name order.
+  std::ifstream in(names.front());
+  std::string line, out;
+  int speech = -1;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    for (std::string x; std::getline(ls, x, '\t');) f.push_back(x);
+    if (speech < 0) speech = int(std::find(f.begin(), f.end(), "Speech") - f.begin());
+    f.erase(f.begin() + speech);
+    for (size_t i = 0; i < f.size(); ++i) out += (i ? "\t" : "") + f[i];
+    out += "\n";
+  }
+  in.close();
+  std::ofstream(names.front()) << out;
+  const auto r = run("--ground-truth " + src + "/gt.tsv --durations " + src +
+                     "/durations.tsv --scores " + path("scores"));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(names.front() + ":1: no column for class 'Speech'"), std::string::npos)
+      << r.output;
 }
 
 }  // namespace

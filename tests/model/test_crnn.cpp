@@ -155,5 +155,66 @@ TEST(Crnn, TrainStepIsBitwiseIndependentOfThreadCount) {
   EXPECT_EQ(results[0], results[2]);
 }
 
+// The teacher's forward (keeps nothing: conv outputs and activations in the shared workspace,
+// no GRU step caches, keep bits per item) gives the student's kept forward's outputs and running
+// statistics bit for bit, in train mode with dropout and in eval mode. The first block (9·C_in ≤
+// C_out) recomputes its conv output in backward; its conv outputs fit in the arena's tail in the
+// kept forward; in the first net they are the largest, so the other forward convolves twice; in
+// the second they fit in the big buffer.
+class CrnnLean : public ::testing::TestWithParam<int> {};
+
+TEST_P(CrnnLean, ForwardThatKeepsNothingMatchesTheKeptForwardBitwise) {
+  core::NetConfig net;
+  if (GetParam() == 0) {
+    net.nb_filters = {9, 8, 8, 12};
+    net.pooling = {{1, 1}, {2, 2}, {1, 2}, {1, 2}};
+  } else {
+    net.nb_filters = {9, 16, 8, 12};
+    net.pooling = {{1, 1}, {2, 2}, {1, 2}, {1, 2}};
+  }
+  net.kernel_size = {3, 3, 3, 3};
+  net.padding = {1, 1, 1, 1};
+  net.stride = {1, 1, 1, 1};
+  net.n_RNN_cell = 8;
+  const int b = 3, f = 8, t = 40;
+  const auto x = random_input(size_t(b) * f * t, 5);
+  Crnn kept(net), lean(net);
+  kept.share_workspace(lean);
+  core::RngStream init(2, uint64_t(core::RngStreamId::kInit));
+  kept.init_parameters(init);
+  std::copy(kept.params().begin(), kept.params().end(), lean.params().begin());
+  std::copy(kept.bn_stats().begin(), kept.bn_stats().end(), lean.bn_stats().begin());
+  const int to = kept.frames_out(t), k = kept.n_classes();
+  auto outputs = [&](const Crnn& m) {
+    std::vector<float> r(m.strong(), m.strong() + b * k * to);
+    r.insert(r.end(), m.weak(), m.weak() + b * k);
+    return r;
+  };
+  for (const Mode mode : {Mode::kTrain, Mode::kEval}) {
+    core::RngStream d1(4, uint64_t(core::RngStreamId::kDropoutStudent)), d2 = d1;
+    kept.forward(x.data(), b, f, t, mode, &d1, mode == Mode::kTrain);
+    lean.forward(x.data(), b, f, t, mode, &d2, false);
+    EXPECT_EQ(outputs(kept), outputs(lean));
+    EXPECT_EQ(std::vector<float>(kept.bn_stats().begin(), kept.bn_stats().end()),
+              std::vector<float>(lean.bn_stats().begin(), lean.bn_stats().end()));
+    EXPECT_EQ(d1.state().counter, d2.state().counter);
+  }
+  // The other model's forward between a kept forward and its backward (as the teacher's runs)
+  // reuses the shared workspace without changing the gradients.
+  auto gradients = [&](bool teacher_between) {
+    kept.forward(x.data(), b, f, t, Mode::kTrain, nullptr, true);
+    if (teacher_between) lean.forward(x.data(), b, f, t, Mode::kTrain, nullptr, false);
+    const std::vector<float> gs(kept.strong(), kept.strong() + b * k * to);
+    kept.zero_grad();
+    kept.backward(gs.data(), kept.weak());
+    return std::vector<float>(kept.grads().begin(), kept.grads().end());
+  };
+  const auto alone = gradients(false);
+  EXPECT_EQ(alone, gradients(true));
+  EXPECT_NE(alone, std::vector<float>(alone.size(), 0.0f));
+}
+
+INSTANTIATE_TEST_SUITE_P(TwoLayouts, CrnnLean, ::testing::Values(0, 1));
+
 }  // namespace
 }  // namespace greensed::model

@@ -12,15 +12,7 @@ using nn::testing::kSentinel;
 using nn::testing::random_vector;
 using nn::testing::weighted_sum;
 
-TEST(CrnnGrad, EveryParameterMatchesCentralDifferences) {
-  core::NetConfig net;
-  net.nb_filters = {2, 3};
-  net.kernel_size = {3, 3};
-  net.padding = {1, 1};
-  net.stride = {1, 1};
-  net.pooling = {{2, 2}, {1, 2}};
-  net.n_RNN_cell = 3;
-  net.nclass = 2;
+void check_every_parameter(const core::NetConfig& net) {
   Crnn model(net);
   core::RngStream init(7, uint64_t(core::RngStreamId::kInit));
   model.init_parameters(init);
@@ -41,6 +33,29 @@ TEST(CrnnGrad, EveryParameterMatchesCentralDifferences) {
   model.backward(rs.data(), rw.data());
   const std::vector<float> grads(model.grads().begin(), model.grads().end());
   expect_gradient(loss, params.data(), grads.data(), int64_t(grads.size()), "crnn params");
+}
+
+core::NetConfig tiny_net(std::vector<int> filters, std::vector<std::vector<int>> pooling) {
+  core::NetConfig net;
+  const size_t n = filters.size();
+  net.nb_filters = std::move(filters);
+  net.kernel_size.assign(n, 3);
+  net.padding.assign(n, 1);
+  net.stride.assign(n, 1);
+  net.pooling = std::move(pooling);
+  net.n_RNN_cell = 3;
+  net.nclass = 2;
+  return net;
+}
+
+TEST(CrnnGrad, EveryParameterMatchesCentralDifferences) {
+  check_every_parameter(tiny_net({2, 3}, {{2, 2}, {1, 2}}));
+}
+
+// A first block with 9·C_in ≤ C_out recomputes its conv output in backward instead of keeping
+// it, and three blocks pass input gradients over the previous block's output twice.
+TEST(CrnnGrad, RecomputedFirstBlockAndThreeBlocksMatchCentralDifferences) {
+  check_every_parameter(tiny_net({9, 3, 2}, {{2, 2}, {1, 2}, {1, 1}}));
 }
 
 }  // namespace

@@ -43,24 +43,36 @@ TEST_P(ConvBlockGrad, ParametersAndInputMatchCentralDifferences) {
   const size_t n_out = size_t(b) * c_out * (t / pt) * (f / pf);
   const auto r = random_vector(n_out, 5);
   const core::RngStream rng0(9, uint64_t(core::RngStreamId::kDropoutStudent));
-  auto loss = [&] {
+  std::vector<float> conv_buf(size_t(b) * c_out * t * f);
+  auto forward = [&](const float* input) {
     core::RngStream rng = rng0;  // the same mask every time
-    return weighted_sum(block.forward(store, x.data(), b, t, f, true, &rng, nullptr, scratch), r);
+    return block.forward(store, input, b, t, f, true, &rng, true, conv_buf.data(), nullptr,
+                         scratch);
   };
+  auto loss = [&] { return weighted_sum(forward(x.data()), r); };
   loss();
   std::fill(store.grads().begin(), store.grads().end(), kSentinel);
-  std::vector<float> gx(x.size(), kSentinel), grad_scratch(size_t(b) * c_out * t * f);
+  std::vector<float> gx(x.size(), -1e30f), grad_scratch(size_t(b) * c_out * t * f);
   block.backward(store, r.data(), gx.data(), grad_scratch.data(), scratch);
+  for (auto& v : gx) v += kSentinel;  // grad_in is overwritten, not accumulated
   const std::vector<float> grads(store.grads().begin(), store.grads().end());
   expect_gradient(loss, store.values().data(), grads.data(), int64_t(grads.size()), "params");
   expect_gradient(loss, x.data(), gx.data(), int64_t(x.size()), "input");
+  // grad_in over the forward's input itself (as the CRNN runs it): the same values.
+  std::vector<float> xa = x;
+  forward(xa.data());
+  block.backward(store, r.data(), xa.data(), grad_scratch.data(), scratch);
+  for (size_t i = 0; i < xa.size(); ++i) ASSERT_EQ(xa[i] + kSentinel, gx[i]) << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ConvBlockGrad,
                          ::testing::Values(BlockCase{1, 3, 6, 4, 2, 2, 0.5f},
                                            BlockCase{2, 3, 5, 4, 2, 2, 0.5f},  // floor drops a row
                                            BlockCase{3, 2, 4, 4, 1, 2, 0.2f},
-                                           BlockCase{2, 2, 3, 2, 1, 2, 0.0f}));
+                                           BlockCase{2, 2, 3, 2, 1, 2, 0.0f},
+                                           // 9·C_in ≤ C_out: backward recomputes xhat
+                                           BlockCase{1, 9, 6, 4, 2, 2, 0.5f},
+                                           BlockCase{1, 10, 5, 4, 1, 2, 0.0f}));
 
 TEST(BiGruGrad, TwoLayersParametersAndInputMatchCentralDifferences) {
   const int b = 2, t = 4, n_in = 3, h = 3;

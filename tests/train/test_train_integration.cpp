@@ -22,7 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kDir = fs::temp_directory_path() / "greensed_test_train";
+// Per process: several engineers (and CI) may run the suite at once on one machine.
+const fs::path kDir =
+    fs::temp_directory_path() / ("greensed_test_train_" + std::to_string(getpid()));
 
 std::vector<std::string> tiny_overrides() {
   return {"--set", "synth.n_synth_train=8",
@@ -130,6 +132,74 @@ void check_checkpoint_names() {
   EXPECT_EQ(n, 1112420);
 }
 
+// --trace writes one JSON line per step with the keys, and does not change what is trained.
+void check_trace() {
+  ASSERT_EQ(run(with({"train", "--config", config_, "--run-dir", "runs/traced", "--trace",
+                      "runs/traced/trace.jsonl"},
+                     tiny_overrides())),
+            0)
+      << core_log();
+  const auto a = greensed::report::read_epochs((kDir / "runs/full/epochs.csv").string());
+  const auto b = greensed::report::read_epochs((kDir / "runs/traced/epochs.csv").string());
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].loss_total, b[i].loss_total) << "epoch " << a[i].epoch;
+    EXPECT_EQ(a[i].loss_cons_weak, b[i].loss_cons_weak) << "epoch " << a[i].epoch;
+    EXPECT_EQ(a[i].val_synth_f1_teacher, b[i].val_synth_f1_teacher) << "epoch " << a[i].epoch;
+  }
+  std::ifstream in(kDir / "runs/traced/trace.jsonl");
+  std::string line;
+  int64_t n = 0;
+  double sum_total = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    ++n;
+    EXPECT_EQ(j["step"], n);
+    for (const char* key : {"epoch", "synth", "weak", "unlabeled", "mixup", "lr",
+                            "consistency_weight", "ema_alpha", "loss"}) {
+      EXPECT_TRUE(j.contains(key)) << key << " in " << line;
+    }
+    EXPECT_EQ(j["synth"].size(), 1u);
+    EXPECT_EQ(j["unlabeled"].size(), 2u);
+    const std::string name = j["synth"][0];
+    EXPECT_EQ(name.find('/'), std::string::npos) << "a file name, no folder: " << name;
+    if (!j["mixup"].is_null()) {
+      EXPECT_TRUE(j["mixup"]["strong"].contains("perm"));
+    }
+    if (j["epoch"] == 1) sum_total += j["loss"]["total"].get<double>();
+  }
+  ASSERT_EQ(n, b.back().step);
+  const int64_t steps_per_epoch = b.front().step;
+  EXPECT_NEAR(sum_total / double(steps_per_epoch), b.front().loss_total, 1e-12);
+}
+
+// checkpoints/init.safetensors holds both models before step 1; --init-from starts the student
+// (and its copy, the teacher) from such a file whatever the seed.
+void check_init_from() {
+  const std::string init = (kDir / "runs/full/checkpoints/init.safetensors").string();
+  ASSERT_EQ(run(with(with({"train", "--config", config_, "--run-dir", "runs/init_from",
+                           "--init-from", init},
+                          tiny_overrides()),
+                     {"--set", "training.seed=7", "--set", "training.n_epochs=1"})),
+            0)
+      << core_log();
+  const auto a = greensed::model::read_safetensors(init);
+  const auto b = greensed::model::read_safetensors(
+      (kDir / "runs/init_from/checkpoints/init.safetensors").string());
+  int n_compared = 0;
+  for (const auto& [name, t] : a.tensors) {
+    if (name.rfind("sed_student.", 0) != 0 || t.dtype != greensed::model::DType::kF32) continue;
+    const std::string teacher = "sed_teacher." + name.substr(12);
+    ASSERT_TRUE(b.contains(name) && b.contains(teacher)) << name;
+    const auto& s = b.at(name);
+    const auto& tt = b.at(teacher);
+    EXPECT_EQ(s.f32, t.f32) << name;
+    EXPECT_EQ(tt.f32, t.f32) << teacher;
+    ++n_compared;
+  }
+  EXPECT_EQ(n_compared, 62 + 14);  // every parameter tensor, and the BatchNorm running statistics
+}
+
 void check_kill_and_resume() {
   const std::vector<std::string> args =
       with({"train", "--config", config_, "--run-dir", "runs/killed"}, tiny_overrides());
@@ -188,9 +258,18 @@ TEST(TrainIntegration, ThreeEpochsKillAndResume) {
     check_checkpoint_names();
   }
   {
+    SCOPED_TRACE("--trace");
+    check_trace();
+  }
+  {
+    SCOPED_TRACE("init.safetensors and --init-from");
+    check_init_from();
+  }
+  {
     SCOPED_TRACE("kill -9 after epoch 2, then --resume");
     check_kill_and_resume();
   }
+  if (!HasFailure()) fs::remove_all(kDir);  // a failed run's folder is kept to look at
 }
 
 }  // namespace

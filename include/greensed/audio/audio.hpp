@@ -9,9 +9,11 @@
 // not per channel.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "greensed/core/rng.hpp"
@@ -19,6 +21,35 @@
 namespace greensed::audio {
 
 inline constexpr int kSampleRate = 16000;  // the reference's working rate
+
+// The file extensions greensed reads as audio (compared without regard to case). The one list:
+// the label tables, `greensed features`, `greensed infer`, training and the synthesiser all use it.
+inline constexpr std::array<std::string_view, 4> kAudioExtensions = {".wav", ".flac", ".ogg",
+                                                                     ".oga"};
+
+// Whether `path` ends in one of kAudioExtensions (any case).
+bool has_audio_extension(const std::string& path);
+
+// "wav, flac, ogg or oga", for messages.
+std::string audio_extensions_text();
+
+// The audio files directly in a folder (not recursive, like the reference's glob).
+struct FolderListing {
+  std::vector<std::string> files;       // folder/name of each regular audio file, sorted by name
+  std::vector<std::string> unreadable;  // "folder/name: reason" for each audio-named entry that is
+                                        // not a readable file (dangling symlink, symlink loop,
+                                        // directory, permission denied), sorted
+};
+
+// Lists `folder` without ever throwing std::filesystem_error: entries whose name has an audio
+// extension but that cannot be opened as a file are listed in `unreadable` with the system's
+// reason. Throws core::InputError naming the folder when it cannot be listed at all.
+FolderListing list_audio_folder(const std::string& folder);
+
+// Why `path` cannot be opened as a file ("no such file", "dangling symbolic link to 'x'",
+// "symbolic link loop (too many levels of symbolic links)", "is a directory", ...), or "" when it
+// is a regular file (after following links).
+std::string unreadable_reason(const std::string& path);
 
 struct AudioInfo {
   int sample_rate = 0;
@@ -30,8 +61,10 @@ struct AudioInfo {
 AudioInfo probe(const std::string& path);
 
 // Decodes every channel and mixes to mono (mean over channels); `*sample_rate` receives the file's
-// rate. Throws core::InputError naming the file and the reason for a missing, unreadable, corrupt
-// or empty (zero samples) file.
+// rate. Throws core::InputError naming the file and the reason for a missing, unreadable, corrupt,
+// cut short (a WAV whose data chunk is shorter than its header says) or empty (zero samples) file,
+// and for a file holding a NaN or infinite sample (it would poison every feature and loss computed
+// from it; the message gives how many and where the first one is).
 std::vector<float> decode_mono(const std::string& path, int* sample_rate);
 
 // Resamples with libsoxr (SOXR_HQ, float32, one thread); returns `x` unchanged when the rates are

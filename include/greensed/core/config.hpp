@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace greensed::core {
@@ -191,6 +192,10 @@ LoadedConfig parse_config(const std::string& yaml_text, const std::string& origi
 
 // The fully resolved config as YAML (every key, in the reference layout), for run directories.
 std::string config_to_yaml(const Config& config);
+
+// Every key of a config as ("section.key", value in YAML flow syntax), in config_to_yaml's order:
+// what two configs differ in, key by key.
+std::vector<std::pair<std::string, std::string>> config_entries(const Config& config);
 
 // The two pieces a total batch b divisible by 4 gives: [b/4, b/4, b/2].
 std::vector<int> batch_composition(int total_batch);

@@ -69,5 +69,9 @@ WeakSplit split_weak(int n_clips, double train_fraction, uint64_t seed);
 // Split from a list file: one filename per line (an optional `filename` header line; blank lines
 // and lines starting with '#' ignored). Every name must be in `clips`; the rest is validation.
 WeakSplit split_weak_from_file(const std::vector<WeakClip>& clips, const std::string& list_path);
+// The same on text already read (core::split_lines: a UTF-8 byte-order mark and CRLF line ends are
+// fine); `origin` names it in messages.
+WeakSplit parse_weak_split(const std::vector<WeakClip>& clips, std::string_view text,
+                           const std::string& origin);
 
 }  // namespace greensed::data

@@ -8,7 +8,8 @@
 //   - overlapping events of the same class in one clip are merged (PSDSEval rejects them);
 //   - clips listed in a table but missing on disk are one InputError listing all of them;
 //   - audio on disk that no table lists is counted (the caller logs the count).
-// Errors name the file and the line (1-based, the header is line 1).
+// Errors name the file and the line (1-based, the header is line 1). A UTF-8 byte-order mark is
+// ignored; lines end in LF or CRLF (core::split_lines).
 #pragma once
 
 #include <array>
@@ -23,6 +24,7 @@ struct Event {
   double onset = 0.0;   // seconds
   double offset = 0.0;  // seconds, may exceed the clip length (quirk kept)
   int label = 0;
+  int line = 0;  // line of the table it was read from (1-based), 0 when not read from a table
 };
 
 struct StrongClip {
@@ -58,9 +60,10 @@ struct ClipDuration {
 std::vector<ClipDuration> read_durations_tsv(const std::string& path);
 std::vector<ClipDuration> parse_durations_tsv(const std::string& text, const std::string& origin);
 
-// Audio files in `folder` (not recursive: .wav .flac .ogg .oga, any case), sorted by name; this is
-// how the reference builds the unlabelled set (a folder glob, the tsv is not read). Throws
-// InputError naming `what` (e.g. the config key) when the folder does not exist.
+// Audio files in `folder` (not recursive: audio::kAudioExtensions, any case), sorted by name; this
+// is how the reference builds the unlabelled set (a folder glob, the tsv is not read). Entries that
+// cannot be read (dangling symlinks, symlink loops) are logged as a warning, one line each, and
+// left out. Throws InputError naming `what` (e.g. the config key) when the folder does not exist.
 std::vector<std::string> list_audio_files(const std::string& folder, const std::string& what);
 
 // Checks a table against the audio folder. Throws one InputError listing every filename of

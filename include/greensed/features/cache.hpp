@@ -27,6 +27,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -78,6 +79,23 @@ void copy_frames(const CachedMel& mel, int64_t first_frame, int64_t n_frames, fl
 CachedMel compute_clip_mel(const std::string& path, const CacheSettings& settings,
                            const MelExtractor& extractor);
 
+// One entry of index.json.
+struct CacheIndexEntry {
+  int64_t size = 0;      // the source file's size in bytes
+  int64_t mtime_ns = 0;  // and modification time
+  uint64_t settings = 0;
+  std::string file;  // mel/<16 hex>.mel, relative to the cache directory
+  int n_mels = 0;
+  int64_t n_frames = 0;
+  int64_t n_samples = 0;
+};
+
+// Parses index.json: the format and version, every entry's fields with their types and ranges,
+// and its file name (mel/<16 hex digits>.mel: an index never points outside its cache). Throws
+// core::InputError naming `origin` and the entry for anything else.
+std::unordered_map<std::string, CacheIndexEntry> parse_cache_index(std::string_view text,
+                                                                   const std::string& origin);
+
 class FeatureCache {
  public:
   // Opens (or creates on first store) the cache in `dir`. A missing index is an empty cache; an
@@ -114,15 +132,7 @@ class FeatureCache {
   static std::string key_of(const std::string& source_path);
 
  private:
-  struct Entry {
-    int64_t size = 0;
-    int64_t mtime_ns = 0;
-    uint64_t settings = 0;
-    std::string file;
-    int n_mels = 0;
-    int64_t n_frames = 0;
-    int64_t n_samples = 0;
-  };
+  using Entry = CacheIndexEntry;
   const Entry* fresh_entry(const std::string& key, int64_t size, int64_t mtime_ns) const;
   void load_index();
   void maybe_flush();

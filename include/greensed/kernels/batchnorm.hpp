@@ -22,7 +22,8 @@ void batchnorm_finalize_stats(const double* sum, const double* sumsq, int c, int
 void batchnorm_eval_stats(const float* running_mean, const float* running_var, int c, float eps,
                           float* mean, float* inv_std);
 
-// xhat = (y − mean)·inv_std (=, may alias y; null to skip), out = gamma·xhat + beta (=).
+// xhat = (y − mean)·inv_std (=, may alias y; null to skip), out = gamma·xhat + beta (=; null to
+// skip, not both).
 void batchnorm_normalize(const float* y, const float* mean, const float* inv_std,
                          const float* gamma, const float* beta, int c, int64_t n, float* xhat,
                          float* out);

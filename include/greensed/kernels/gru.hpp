@@ -10,6 +10,8 @@
 // out[b·out_stride_b + t·out_stride_t + j] (lets both directions write one [B, T, 2H] tensor).
 // Cache (indexed by step s, not by t): h_prev [T, B, H] (state entering step s), gates [T, B, 3H]
 // (r, z, n after activation), hn [T, B, H] (W_hn h + b_hn). scratch: [B, 3H].
+// Inference: h_prev, gates and hn all null (no cache, the same outputs bit for bit); scratch then
+// holds [B, 3H] + [B, H].
 #pragma once
 
 #include <cstdint>

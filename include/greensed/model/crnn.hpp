@@ -115,9 +115,10 @@ class Crnn {
   // grads() = 0.
   void zero_grad();
 
-  // Makes `other` use this model's scratch workspace (the per-thread scratch and the largest
-  // activation-sized buffer: a no-keep forward's conv outputs, a backward's gradients). A teacher
-  // forward may run between its student's forward and backward; the two must not run concurrently.
+  // Makes `other` use this model's scratch workspace (the per-thread scratch, the largest
+  // activation-sized buffer: conv outputs of a forward, a backward's BN-output gradients, and the
+  // two activation slots of a forward that keeps nothing). A teacher forward may run between its
+  // student's forward and backward; the two must not run concurrently.
   void share_workspace(Crnn& other);
 
   // Bytes held by activations and workspaces (for the benchmark's memory report).

@@ -4,11 +4,22 @@
 //   (Linear(C_out, C_out) over channels × σ(input)) → Dropout(p) → AvgPool2d((pt, pf), floor).
 // x [B, C_in, T, F] → out [B, C_out, T/pt, F/pf].
 //
-// Forward caches (when it owns its conv output): the input pointer (which must stay valid until
-// backward), xhat = the normalised conv output [B, C_out, T, F] (stored over the conv output),
-// the batch mean and 1/std, and the dropout keep bits. Backward recomputes the BN output and the
-// GLU's linear map from xhat instead of storing them (one extra C×C GEMM, half the memory).
-// Backward ACCUMULATES (+=) into the parameter gradients and into grad_in.
+// Memory (what a kept forward holds for backward): the input pointer (the previous block's output,
+// which must stay valid until backward), the batch mean and 1/std, the dropout keep bits (1 bit
+// per element) and the block's own output; plus xhat = the normalised conv output [B, C_out, T, F]
+// in a caller buffer, unless the block recomputes it (recomputes_xhat(): where the convolution
+// costs no more than the GLU's linear map, the first block with its one input channel): backward
+// then re-runs the conv on the kept input and normalises it with the kept statistics,
+// bit-identical to the forward's values. Backward rebuilds the BN output and the GLU's linear map
+// from xhat instead of storing them (one extra C×C GEMM, half the memory).
+// A forward that keeps nothing (teacher, evaluation) writes its conv outputs and its result to
+// caller buffers that the caller reuses across blocks, and draws keep bits per item in scratch.
+// A block that recomputes xhat can also run without a batch-sized conv buffer: it then convolves
+// twice (the batch moments first, then the fused pass), item by item in scratch.
+// Backward ACCUMULATES (+=) into the parameter gradients and OVERWRITES grad_in, which may be the
+// forward's input itself (each item's input is read before its gradient is written): the CRNN
+// writes each block's input gradient over the previous block's output, and that block then reads
+// its grad_out from there (no gradient buffers of its own).
 #pragma once
 
 #include <cstdint>
@@ -33,15 +44,26 @@ class ConvBlock {
   // Per-thread scratch floats needed at T × F.
   int64_t scratch_floats(int t, int f) const;
 
-  // train: batch statistics (running stats updated) and dropout from `rng` (null = no dropout);
-  // else running statistics and no dropout. `conv_out` = null: the block keeps its caches in its
-  // own storage (backward allowed); else a caller buffer of ≥ B·C_out·T·F floats is used and
-  // nothing is kept (a teacher shares one such buffer across its blocks).
-  const float* forward(ParameterStore& store, const float* x, int b, int t, int f, bool train,
-                       core::RngStream* rng, float* conv_out, ThreadScratch& scratch);
+  // Whether a kept forward leaves xhat out and backward recomputes it (9·C_in ≤ C_out).
+  bool recomputes_xhat() const { return 9 * c_in_ <= c_out_; }
 
-  // grad_out [B, C_out, T/pt, F/pf] → grad_in [B, C_in, T, F] += (null = not needed);
-  // grad_scratch holds ≥ B·C_out·T·F floats.
+  // train: batch statistics (running stats updated) and dropout from `rng` (null = no dropout);
+  // else running statistics and no dropout. `keep` (train only): cache what backward needs, the
+  // output in the block's own storage (out_buf must be null). conv_buf: ≥ B·C_out·T·F floats for
+  // the conv outputs; with `keep` and not recomputes_xhat() it is where xhat is kept (untouched by
+  // the caller until backward); null only for a block that recomputes xhat (two passes).
+  // out_buf: null = the block's own storage, else ≥ B·C_out·T/pt·F/pf floats that do not overlap
+  // x. Returns the output.
+  const float* forward(ParameterStore& store, const float* x, int b, int t, int f, bool train,
+                       core::RngStream* rng, bool keep, float* conv_buf, float* out_buf,
+                       ThreadScratch& scratch);
+
+  // The kept forward's output [B, C_out, T/pt, F/pf]: free once the next block's backward has
+  // read it, so that backward may write its input gradient (this block's grad_out) there.
+  float* output_storage() { return out_.data(); }
+
+  // grad_out [B, C_out, T/pt, F/pf] → grad_in [B, C_in, T, F] = (null = not needed; may alias the
+  // forward's input x, not grad_out); grad_scratch holds ≥ B·C_out·T·F floats.
   void backward(ParameterStore& store, const float* grad_out, float* grad_in, float* grad_scratch,
                 ThreadScratch& scratch);
 
@@ -56,7 +78,8 @@ class ConvBlock {
   const float* x_ = nullptr;
   int b_ = 0, t_ = 0, f_ = 0;
   bool kept_ = false, train_ = false, dropped_ = false;
-  std::vector<float> xhat_, mean_, inv_std_, out_;
+  float* xhat_ = nullptr;  // the caller's buffer (kept, not recomputed)
+  std::vector<float> mean_, inv_std_, out_;
   std::vector<uint64_t> keep_bits_;
   int64_t words_per_item_ = 0;
   std::vector<double> item_sums_;  // per item: BN moments (forward) or gradient sums (backward)

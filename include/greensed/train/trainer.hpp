@@ -34,6 +34,11 @@ struct Progress {
 struct TrainOptions {
   std::string run_dir;  // "" = <run.dir>/<run.name or the config file's stem>
   bool resume = false;  // continue from checkpoints/last.safetensors when it exists
+  // Continue from this checkpoint instead (relative to the run directory, or as given).
+  std::string resume_from;
+  // A resumed run may change keys that change what is trained (recorded in config.yaml's history
+  // and summary.json); without it such a change is an InputError.
+  bool allow_config_change = false;
   // Set (by SIGINT/SIGTERM handlers) to stop after the current step: the checkpoint and the rows
   // are written, and the run can be resumed.
   const std::atomic<int>* stop_requested = nullptr;

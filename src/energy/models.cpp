@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -145,19 +146,14 @@ std::set<std::string> tokens(const std::string& s) {
 }  // namespace
 
 std::string normalise_cpu_name(const std::string& name) {
-  std::string s = replace_all(replace_all(name, "(R)", ""), "(TM)", "");
+  // CodeCarbon's steps (core/cpu.py _get_matching_cpu): drop "(R)", cut at " CPU @ " (when not at
+  // the start), drop " CPU", drop " @ <d>.<d>GHz".
+  std::string s = replace_all(name, "(R)", "");
   const size_t at = s.find(" CPU @ ");
-  if (at != std::string::npos) s = s.substr(0, at);
+  if (at != std::string::npos && at > 0) s = s.substr(0, at);
   s = replace_all(s, " CPU", "");
-  const size_t ghz = s.find(" @ ");
-  if (ghz != std::string::npos) s = s.substr(0, ghz);
-  std::string out;
-  for (char c : s) {
-    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
-    out += c;
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
+  static const std::regex ghz(R"( @\s*\d+\.\d+GHz)");
+  return std::regex_replace(s, ghz, "");
 }
 
 std::optional<TdpMatch> lookup_tdp(const std::string& csv_text, const std::string& origin,
@@ -192,6 +188,10 @@ std::optional<TdpMatch> lookup_tdp(const std::string& csv_text, const std::strin
       tdp = std::stod(t, &used);
       if (used != t.size() || !(tdp > 0)) throw std::invalid_argument("tdp");
     } catch (const std::exception&) {
+      // CodeCarbon's own table has a few rows whose TDP is not a number (e.g. 'Intel Celeron
+      // 1000A,27.29.5'); pandas reads them as text and they never match a number there either. The
+      // built-in copy skips them (data/PROVENANCE.md); a user's table is held to the format.
+      if (origin == kBuiltinTdpTableName) continue;
       throw core::InputError(
           fmt::format("{}:{}: expected 'Name,TDP' with TDP a positive number of watts, found '{}'",
                       origin, line_no, line));
@@ -210,10 +210,16 @@ std::optional<TdpMatch> lookup_tdp(const std::string& csv_text, const std::strin
     if (hits.size() == 1) return TdpMatch{hits[0]->name, hits[0]->tdp, how};
     return std::nullopt;
   };
-  const std::string want = lower(cpu_model);
-  if (auto m = unique([&](const Row& r) { return lower(r.name) == want; }, "exact")) return m;
-  const std::string norm = lower(normalise_cpu_name(cpu_model));
-  if (auto m = unique([&](const Row& r) { return lower(r.name) == norm; }, "normalised")) return m;
+  // The exact steps take the first row that matches (CodeCarbon's extractOne); the token-set step
+  // only a single match (its non-greedy mode).
+  const auto first = [&](const std::string& want, const char* how) -> std::optional<TdpMatch> {
+    for (const auto& r : rows) {
+      if (lower(r.name) == want) return TdpMatch{r.name, r.tdp, how};
+    }
+    return std::nullopt;
+  };
+  if (auto m = first(lower(cpu_model), "exact")) return m;
+  if (auto m = first(lower(normalise_cpu_name(cpu_model)), "normalised")) return m;
   // token_set_ratio == 100: one token set contains the other.
   const auto mine = tokens(normalise_cpu_name(cpu_model));
   if (mine.empty()) return std::nullopt;
@@ -235,28 +241,33 @@ TdpChoice choose_tdp(double user_tdp_w, const std::string& table_path, const Mac
     c.how = fmt::format("user (energy.cpu_tdp_w = {} W)", user_tdp_w);
     return c;
   }
+  std::string text = builtin_cpu_power_csv(), origin = kBuiltinTdpTableName;
   if (!table_path.empty()) {
     const ReadResult r = fs.read(table_path);
     if (!r.ok()) {
       throw core::InputError(fmt::format(
           "energy.cpu_tdp_table: cannot read '{}' ({}); give the path of a 'Name,TDP' CSV such as "
-          "CodeCarbon's data/hardware/cpu_power.csv, or leave it empty",
+          "CodeCarbon's data/hardware/cpu_power.csv, or leave it empty for the built-in table",
           table_path, std::strerror(r.error)));
     }
-    if (auto m = lookup_tdp(r.text, table_path, machine.cpu_model)) {
-      c.tdp_w = m->tdp_w * machine.sockets;
-      c.how = fmt::format("table {} ({} match '{}': {} W × {} socket(s))", table_path, m->how,
-                          m->name, m->tdp_w, machine.sockets);
-      return c;
-    }
-    notes.push_back(
-        fmt::format("CPU '{}' not found (or ambiguous) in {}", machine.cpu_model, table_path));
+    text = r.text;
+    origin = table_path;
   }
+  if (auto m = lookup_tdp(text, origin, machine.cpu_model)) {
+    c.tdp_w = m->tdp_w * machine.sockets;
+    c.how = fmt::format("{} ({} match '{}': {} W × {} socket(s))", origin, m->how, m->name,
+                        m->tdp_w, machine.sockets);
+    return c;
+  }
+  notes.push_back(fmt::format(
+      "CPU '{}' not found (or ambiguous) in the TDP table {}: GENERIC TDP {} W × {} logical CPUs "
+      "used; give the real TDP with --tdp W (energy.cpu_tdp_w)",
+      machine.cpu_model, origin, kCcDefaultPowerPerCpuW, machine.logical_cpus));
   c.tdp_w = kCcDefaultPowerPerCpuW * machine.logical_cpus;
   c.generic = true;
   c.how = fmt::format(
-      "default {} W × {} logical CPUs (CodeCarbon 3.x DEFAULT_POWER_PER_CORE; CPU "
-      "'{}' has no TDP given)",
+      "GENERIC {} W × {} logical CPUs (CodeCarbon 3.x DEFAULT_POWER_PER_CORE; CPU '{}' is not "
+      "in the TDP table and no --tdp was given)",
       kCcDefaultPowerPerCpuW, machine.logical_cpus, machine.cpu_model);
   return c;
 }

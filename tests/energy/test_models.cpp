@@ -75,6 +75,32 @@ TEST(TdpLookup, BadTableNamesFileAndLine) {
   EXPECT_THROW(lookup_tdp("Model,Watts\n", "x.csv", "x"), core::InputError);
 }
 
+TEST(TdpChoice, BuiltInCodeCarbonTableIsUsedWhenNoTableIsGiven) {
+  RealFileSystem fs;
+  MachineInfo m;
+  m.cpu_model = "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz";
+  m.logical_cpus = 80;
+  m.sockets = 2;
+  std::vector<std::string> notes;
+  // The built-in copy of CodeCarbon's cpu_power.csv (its 4 rows with a non-numeric TDP skipped).
+  const TdpChoice c = choose_tdp(0, "", m, fs, notes);
+  EXPECT_EQ(c.tdp_w, 300);
+  EXPECT_FALSE(c.generic);
+  EXPECT_NE(c.how.find(kBuiltinTdpTableName), std::string::npos) << c.how;
+  EXPECT_TRUE(notes.empty());
+  auto epyc =
+      lookup_tdp(builtin_cpu_power_csv(), kBuiltinTdpTableName, "AMD EPYC 7742 64-Core Processor");
+  ASSERT_TRUE(epyc);
+  EXPECT_EQ(epyc->tdp_w, 225);
+  // A model the table does not hold falls to the generic figure, flagged, with the fix in a note.
+  m.cpu_model = "Imaginary CPU 9000";
+  const TdpChoice g = choose_tdp(0, "", m, fs, notes);
+  EXPECT_TRUE(g.generic);
+  EXPECT_EQ(g.tdp_w, 320);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("--tdp"), std::string::npos) << notes[0];
+}
+
 TEST(TdpChoice, UserThenTableTimesSocketsThenFourWattsPerCpu) {
   TempDir dir("tdp");
   put(dir / "cpu_power.csv", "Name,TDP\nIntel Xeon Gold 6248,150\n");

@@ -231,7 +231,8 @@ TEST(RaplWrapBound, SampleIntervalIsClampedBelowTheShortestWrap) {
 
 TEST(RaplDeadCounter, PerfReadingZeroUnderLoadIsDemotedToTheLoadModel) {
   TempDir dir("dead");
-  FakeProc proc(dir / "proc");  // 4 logical CPUs, no TDP given: 16 W
+  // 4 logical CPUs, one Xeon Gold 6248: 150 W from the built-in TDP table (no TDP given).
+  FakeProc proc(dir / "proc");
   make_perf_pmu(dir / "perf", "0", {{"energy-pkg", "event=0x02"}});
   RealFileSystem fs;
   FakeClock clock;
@@ -248,8 +249,8 @@ TEST(RaplDeadCounter, PerfReadingZeroUnderLoadIsDemotedToTheLoadModel) {
   const auto r = meter.run_report();
   EXPECT_TRUE(r.flags & kFlagDeadCounter);
   EXPECT_EQ(r.cpu_method, "cpu-load-tdp");
-  // The whole run is re-expressed with the model: 16 W × (0.1 + 0.9 × 0.8³) × 3 s.
-  EXPECT_NEAR(r.cpu_uj * 1e-6, 16.0 * (0.1 + 0.9 * 0.512) * 3.0, 1e-5);
+  // The whole run is re-expressed with the model: 150 W × (0.1 + 0.9 × 0.8³) × 3 s.
+  EXPECT_NEAR(r.cpu_uj * 1e-6, 150.0 * (0.1 + 0.9 * 0.512) * 3.0, 1e-5);
   EXPECT_EQ(decision(meter.candidates(), "perf-package-0"), "demoted");
 }
 

@@ -63,7 +63,13 @@ struct TdpMatch {
 std::optional<TdpMatch> lookup_tdp(const std::string& csv_text, const std::string& origin,
                                    const std::string& cpu_model);
 
-// The TDP the load model uses and how it was obtained.
+// CodeCarbon's cpu_power.csv (commit b05965e, 3.3.0; src/energy/data/PROVENANCE.md), compiled in.
+const std::string& builtin_cpu_power_csv();
+inline constexpr const char* kBuiltinTdpTableName =
+    "built-in cpu_power.csv (CodeCarbon b05965e, 3.3.0)";
+
+// The TDP the load model uses and how it was obtained: energy.cpu_tdp_w, else the table
+// (energy.cpu_tdp_table, else the built-in one) × sockets, else the generic 4 W × logical CPUs.
 struct TdpChoice {
   double tdp_w = 0.0;
   std::string how;       // user | table (×sockets) | default 4 W × logical CPUs

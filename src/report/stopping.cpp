@@ -48,18 +48,20 @@ int epochs_without_improvement(const std::vector<EpochRecord>& history) {
 }
 
 StopDecision decide_stop(const std::vector<EpochRecord>& history,
-                         const core::StoppingConfig& policy, int patience, double next_epoch_kwh) {
+                         const core::StoppingConfig& policy, int patience, double next_epoch_kwh,
+                         double run_kwh_so_far) {
   if (history.empty()) return {};
   const EpochRecord& last = history.back();
   const bool validated = !std::isnan(last.val_obj);
 
-  if (policy.energy_budget_kwh > 0 &&
-      last.kwh_cumulative + next_epoch_kwh > policy.energy_budget_kwh) {
-    return {
-        true, "energy_budget",
-        fmt::format("after epoch {} the run has used {:.6f} kWh; the next epoch is predicted at "
-                    "{:.6f} kWh, which would cross the budget of {:.6f} kWh",
-                    last.epoch, last.kwh_cumulative, next_epoch_kwh, policy.energy_budget_kwh)};
+  const bool run_known = std::isfinite(run_kwh_so_far);
+  const double used = run_known ? run_kwh_so_far : last.kwh_cumulative;
+  if (policy.energy_budget_kwh > 0 && used + next_epoch_kwh > policy.energy_budget_kwh) {
+    return {true, "energy_budget",
+            fmt::format("after epoch {} the run has used {:.6f} kWh ({}); the next epoch is "
+                        "predicted at {:.6f} kWh, which would cross the budget of {:.6f} kWh",
+                        last.epoch, used, run_known ? "the whole run so far" : "sum of the epochs",
+                        next_epoch_kwh, policy.energy_budget_kwh)};
   }
   if (!validated) return {};
   if (policy.target_f1 > 0 && last.val_synth_f1_teacher >= policy.target_f1) {

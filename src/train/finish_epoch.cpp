@@ -132,7 +132,8 @@ std::vector<std::string> TrainingRun::update_bests_and_stop(const report::EpochR
     saved.push_back("f1_040");
   }
   stop_ = report::decide_stop(state_.epochs, config_.stopping, patience_,
-                              report::predicted_next_epoch_kwh(state_.epochs));
+                              report::predicted_next_epoch_kwh(state_.epochs),
+                              meter_ ? meter_->run_report().total_kwh_pue : std::nan(""));
   if (stop_.stop) {
     state_.stop_policy = stop_.policy;
     state_.stop_reason = stop_.reason;

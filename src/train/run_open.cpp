@@ -158,8 +158,9 @@ void TrainingRun::open_meter() {
   if (!config_.energy.enabled) return;
   env_ = energy::SystemEnv::create(config_.energy);
   meter_ = std::make_unique<energy::Meter>(config_.energy, env_->env());
-  if (resuming_ && !state_.meter_json.empty()) meter_->restore(state_.meter_json);
-  meter_->set_checkpoint(run_dir_ + "/energy_checkpoint.json", 60.0);
+  // A resume also carries what energy_checkpoint.json metered after the training checkpoint.
+  if (resuming_) meter_->resume(state_.meter_json, run_dir_ + "/energy_checkpoint.json");
+  meter_->set_checkpoint(run_dir_ + "/energy_checkpoint.json");
   meter_->start();
 }
 

@@ -60,6 +60,22 @@ TEST(Stopping, EnergyBudgetNeverStartsAnEpochThatWouldCrossIt) {
   EXPECT_LE(r.kwh_used, 0.065);
 }
 
+// Issue 13 item 7: the budget compared the sum of the epochs, not the run (set-up, validation and
+// checkpoints, earlier processes of a resumed run all count against it).
+TEST(Stopping, EnergyBudgetIsCheckedAgainstTheWholeRun) {
+  auto run = crafted_run();
+  run.resize(2);
+  core::StoppingConfig policy;
+  policy.energy_budget_kwh = 0.065;
+  const double epochs = run.back().kwh_cumulative, next = predicted_next_epoch_kwh(run);
+  ASSERT_LT(epochs + next, policy.energy_budget_kwh);
+  EXPECT_FALSE(decide_stop(run, policy, 0, next).stop);
+  const StopDecision d = decide_stop(run, policy, 0, next, /*run_kwh_so_far=*/0.06);
+  EXPECT_TRUE(d.stop);
+  EXPECT_EQ(d.policy, "energy_budget");
+  EXPECT_NE(d.reason.find("the whole run so far"), std::string::npos) << d.reason;
+}
+
 TEST(Stopping, F1GainPerKwh) {
   // Window 2: after epoch 7 the best F1 gained 0.475 − 0.46 = 0.015 over 0.02 kWh = 0.75 F1/kWh.
   const auto r = replay_policy(crafted_run(), "min_f1_gain_per_kwh=1,gain_window=2");

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <cmath>
+
 #include "greensed/core/config.hpp"
 #include "greensed/report/epochs.hpp"
 
@@ -26,8 +28,12 @@ struct StopDecision {
 
 // `patience` is the effective patience (stopping.patience, or training.early_stop_patience when 0).
 // `next_epoch_kwh` is the meter's prediction of the next epoch's energy (for the budget policy).
+// `run_kwh_so_far` is what the whole run has used (set-up, validation, checkpoints, earlier
+// processes of a resumed run: the meter's run window); the budget is checked against it. NaN (a
+// replay from epochs.csv, which has no run figure) falls back to the sum of the epochs.
 StopDecision decide_stop(const std::vector<EpochRecord>& history,
-                         const core::StoppingConfig& policy, int patience, double next_epoch_kwh);
+                         const core::StoppingConfig& policy, int patience, double next_epoch_kwh,
+                         double run_kwh_so_far = std::nan(""));
 
 // The PyTorch Lightning EarlyStopping rule (mode max, min_delta 0): the number of validated epochs
 // since the objective last strictly improved.

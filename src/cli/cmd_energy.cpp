@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include "command.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/energy/meter.hpp"
+#include "greensed/energy/start_report.hpp"
 #include "greensed/energy/writers.hpp"
 
 namespace greensed::cli {
@@ -42,6 +44,7 @@ int run_energy(const std::vector<std::string>& args) {
   std::string config_path, out_dir = ".", powercap_root, perf_root, proc_root, nvml_library,
                            sample_interval, tdp, country;
   std::vector<std::string> overrides, command;
+  bool check = false;
   ArgParser parser("energy", "meter a command's energy (like `codecarbon monitor`)");
   parser.option("--out", &out_dir, "DIR",
                 "where emissions.csv and the energy files go (default .)");
@@ -58,9 +61,12 @@ int run_energy(const std::vector<std::string>& args) {
   parser.option("--tdp", &tdp, "W", "CPU TDP in watts for the load model (energy.cpu_tdp_w)");
   parser.option("--country", &country, "ISO",
                 "ISO 3166-1 alpha-3 country for the carbon intensity (energy.country_iso_code)");
+  parser.flag("--check", &check,
+              "print what would be measured or estimated (with the fixes) and exit: 0 when every "
+              "component is measured, 1 when any is estimated; runs nothing");
   parser.rest_after_dashes(&command, "COMMAND ARGS...", "the command to run and meter");
   if (!parser.parse(args)) return kExitOk;
-  parser.require("-- COMMAND", !command.empty());
+  parser.require("-- COMMAND", check || !command.empty());
 
   const std::pair<const char*, std::string*> cli_keys[] = {{"powercap_root", &powercap_root},
                                                            {"perf_root", &perf_root},
@@ -82,6 +88,19 @@ int run_energy(const std::vector<std::string>& args) {
     if (config_path.empty()) spdlog::warn("[config] {}", w);
   }
   const core::EnergyConfig& cfg = loaded.config.energy;
+
+  if (check) {
+    if (!command.empty()) {
+      throw core::InputError(
+          "greensed energy --check runs nothing: drop '-- COMMAND', or drop "
+          "--check to meter the command");
+    }
+    auto system = energy::SystemEnv::create(cfg);
+    const energy::Meter meter(cfg, system->env());
+    const energy::StartReport report = energy::start_report(meter);
+    std::fputs(energy::start_report_text(report).c_str(), stdout);
+    return report.all_measured ? kExitOk : 1;
+  }
 
   // The child waits on `go` until the meter has read its starting point, then execs; an exec
   // failure comes back through `err` (closed on a successful exec).

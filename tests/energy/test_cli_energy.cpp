@@ -101,5 +101,43 @@ TEST(EnergyCli, GpuThroughTheFakeNvmlLibrary) {
   EXPECT_NE(csv.find(",1,1 x NVIDIA H100,"), std::string::npos) << csv;
 }
 
+// `greensed energy --check`: the start report and nothing run; 0 when every component is
+// measured (a readable fake RAPL tree with a DRAM zone), 1 when any is estimated (no RAPL, and
+// perf refused by perf_event_paranoid=2), with the reason and the fix.
+TEST(EnergyCli, CheckPrintsTheStartReportAndRunsNothing) {
+  TempDir dir("check");
+  FakePowercap pc(dir / "powercap");
+  pc.zone("intel-rapl:0", "package-0", 0, 262143328850);
+  pc.zone("intel-rapl:0:0", "dram", 0, 65712999613);
+  FakeProc proc(dir / "proc");
+  put(proc.root() + "/sys/kernel/perf_event_paranoid", "2\n");
+  const std::string common = std::string(GREENSED_BINARY) + " energy --check --proc-root " +
+                             proc.root() + " --nvml-library /nonexistent/libnvml.so --out " +
+                             (dir / "out") + " --perf-root " + (dir / "no-perf");
+  const auto run = [&](const std::string& powercap) {
+    const int status = std::system(
+        (common + " --powercap-root " + powercap + " >" + (dir / "stdout.txt") + " 2>&1").c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(run(pc.root()), 0) << core::read_file(dir / "stdout.txt");
+  std::string out = core::read_file(dir / "stdout.txt");
+  EXPECT_NE(out.find("cpu: measured by rapl-powercap"), std::string::npos) << out;
+  EXPECT_NE(out.find("ram: measured by rapl-dram"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out")) << "--check wrote files";
+
+  EXPECT_EQ(run(dir / "no-powercap"), 1);
+  out = core::read_file(dir / "stdout.txt");
+  EXPECT_NE(out.find("cpu: ESTIMATE by cpu-load-tdp"), std::string::npos) << out;
+  EXPECT_NE(out.find("perf_event_paranoid=2"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out")) << "--check wrote files";
+
+  // --check with a command is a usage error, and nothing runs.
+  const int status = std::system(
+      (common + " --powercap-root " + pc.root() + " -- touch " + (dir / "ran") + " 2>/dev/null")
+          .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_FALSE(std::filesystem::exists(dir / "ran"));
+}
+
 }  // namespace
 }  // namespace greensed::energy

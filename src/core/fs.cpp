@@ -88,7 +88,11 @@ void write_file_atomic(const std::string& path, std::string_view content, Durabi
     throw InputError(fmt::format("{}: cannot create ({})", tmp, std::strerror(errno)));
   }
   try {
-    write_all(fd, content, path);
+    // In two halves only so that a fault test can kill the process with half the file written.
+    const size_t half = content.size() / 2;
+    write_all(fd, content.substr(0, half), path);
+    fault_point("mid-write", std::filesystem::path(path).filename().string());
+    write_all(fd, content.substr(half), path);
     if (durability == Durability::kFsync && ::fsync(fd) != 0) {
       throw InputError(fmt::format("{}: cannot flush to disk ({})", path, std::strerror(errno)));
     }

@@ -158,8 +158,15 @@ void TrainingRun::open_meter() {
   if (!config_.energy.enabled) return;
   env_ = energy::SystemEnv::create(config_.energy);
   meter_ = std::make_unique<energy::Meter>(config_.energy, env_->env());
-  // A resume also carries what energy_checkpoint.json metered after the training checkpoint.
-  if (resuming_) meter_->resume(state_.meter_json, run_dir_ + "/energy_checkpoint.json");
+  // A resume also carries what energy_checkpoint.json metered after the training checkpoint. A
+  // run that starts again because no epoch had finished (killed in epoch 1) carries all of the
+  // earlier process's energy as discarded work: it was spent on this run.
+  const std::string energy_checkpoint = run_dir_ + "/energy_checkpoint.json";
+  if (resuming_) {
+    meter_->resume(state_.meter_json, energy_checkpoint);
+  } else if (fs::exists(energy_checkpoint)) {
+    meter_->resume("", energy_checkpoint);
+  }
   meter_->set_checkpoint(run_dir_ + "/energy_checkpoint.json");
   meter_->start();
 }

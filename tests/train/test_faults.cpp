@@ -1,6 +1,7 @@
 // Fault injection on `greensed train` (issue 15): SIGKILL at chosen points (core/fault.hpp's
 // GREENSED_TEST_KILL_AT: during a checkpoint write, during validation, mid-epoch), each followed by
-// --resume and compared row by row with an uninterrupted run; two trains on one run directory;
+// --resume and compared row by row with an uninterrupted run, its energy checked against what
+// each process metered; two trains on one run directory;
 // the resume and config rules from the command line; a full tmpfs where one can be mounted.
 // Tiny data (2 steps per epoch, 2 epochs) keeps each run to seconds.
 #include <gtest/gtest.h>
@@ -9,12 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "greensed/core/fs.hpp"
@@ -27,16 +30,13 @@ namespace fs = std::filesystem;
 const std::string kConfig = std::string(GREENSED_SOURCE_DIR) + "/configs/demo.yaml";
 
 std::vector<std::string> tiny() {
-  return {"--set", "synth.n_synth_train=4",
-          "--set", "synth.n_synth_val=2",
-          "--set", "synth.n_weak=8",
-          "--set", "synth.n_unlabeled=4",
-          "--set", "synth.n_test=2",
-          "--set", "training.batch_size=[1, 1, 2]",
-          "--set", "training.n_epochs=2",
-          "--set", "training.n_epochs_warmup=1",
-          "--set", "training.batch_size_val=4",
-          "--set", "energy.measure_power_secs=0.2"};
+  return {"--set", "synth.n_synth_train=4", "--set", "synth.n_synth_val=2", "--set",
+          "synth.n_weak=8", "--set", "synth.n_unlabeled=4", "--set", "synth.n_test=2", "--set",
+          "training.batch_size=[1, 1, 2]", "--set", "training.n_epochs=2", "--set",
+          "training.n_epochs_warmup=1", "--set", "training.batch_size_val=4", "--set",
+          "energy.measure_power_secs=0.2",
+          // An energy checkpoint every second: a killed process leaves what it metered.
+          "--set", "energy.checkpoint_interval_s=1"};
 }
 
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
@@ -158,6 +158,43 @@ struct RemoveIfPassed {
   }
 };
 
+// What the killed process metered, as it left it: energy_checkpoint.json's total (µJ), or -1 when
+// it was killed before its first one.
+int64_t killed_process_uj(const fs::path& run_dir) {
+  const std::string t = text(run_dir / "energy_checkpoint.json");
+  if (t.empty()) return -1;
+  return nlohmann::json::parse(t).at("components_uj").at("total").get<int64_t>();
+}
+
+// What the resumed process metered in its own windows (the top-level ones under its run row, not
+// the discarded-by-interruption row, which is carried energy): a lower bound of its own total.
+int64_t resumed_process_windows_uj(const fs::path& windows_csv) {
+  std::istringstream in(text(windows_csv));
+  std::string line;
+  std::getline(in, line);
+  auto split = [](const std::string& l) {
+    std::vector<std::string> f;
+    std::stringstream ss(l);
+    std::string x;
+    while (std::getline(ss, x, ',')) f.push_back(x);
+    return f;
+  };
+  const std::vector<std::string> header = split(line);
+  const auto col = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    EXPECT_NE(it, header.end()) << name;
+    return size_t(it - header.begin());
+  };
+  const size_t window = col("window"), parent = col("parent"), uj = col("total_uJ");
+  int64_t sum = 0;
+  while (std::getline(in, line)) {
+    const auto f = split(line);
+    if (f.size() <= uj) continue;
+    if (f[parent] == "run" && f[window] != "discarded_by_interruption") sum += std::stoll(f[uj]);
+  }
+  return sum;
+}
+
 void synth(const fs::path& dir) {
   const Outcome r = run(dir, with({"synth", "--config", kConfig}, tiny()));
   ASSERT_EQ(r.code, 0) << r.output;
@@ -182,9 +219,11 @@ TEST(Faults, KillsAtChosenPointsThenResumeGiveTheUninterruptedRows) {
   const std::vector<Case> cases = {
       {"checkpoint_write_epoch1", "before-rename last.safetensors@1", 0, true},
       {"checkpoint_write_epoch2", "before-rename last.safetensors@2", 1, true},
+      {"checkpoint_half_written_epoch2", "mid-write last.safetensors@2", 1, true},
       {"validation_epoch2", "validation@2", 1, false},
       {"mid_epoch2", "step@3", 1, false},
   };
+  int with_energy_checkpoint = 0;
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name + " (" + c.kill_at + ")");
     const std::string run_dir = "runs/" + c.name;
@@ -199,15 +238,35 @@ TEST(Faults, KillsAtChosenPointsThenResumeGiveTheUninterruptedRows) {
       EXPECT_NE(log.find("[train] epoch 1/2:"), std::string::npos);
     }
     EXPECT_EQ(!temp_files(rd).empty(), c.leaves_temp_file);
+    const int64_t killed_uj = killed_process_uj(rd);
+    if (killed_uj >= 0) ++with_energy_checkpoint;
 
     const Outcome resumed = run(dir, with(train_args(run_dir), {"--resume"}));
     ASSERT_EQ(resumed.code, 0) << resumed.output;
     expect_same_rows(dir / "runs/reference/epochs.csv", rd / "epochs.csv");
     EXPECT_TRUE(temp_files(rd).empty()) << temp_files(rd)[0];
-    if (c.leaves_temp_file) EXPECT_NE(resumed.output.find("temporary file"), std::string::npos);
+    if (c.leaves_temp_file) {
+      EXPECT_NE(resumed.output.find("temporary file"), std::string::npos);
+    }
     const auto summary = nlohmann::json::parse(text(rd / "summary.json"));
     EXPECT_EQ(summary["status"], "finished");
+
+    // Energy across the kill: the run's total is at least what the killed process metered (its
+    // last energy checkpoint, newer than the training checkpoint resumed from) plus what the
+    // resumed process metered in its own windows; the carried figure is all of the former.
+    const auto meta = nlohmann::json::parse(text(rd / "energy_meta.json"));
+    const int64_t run_uj = meta.at("epoch_accounting").at("run_uJ").get<int64_t>();
+    const int64_t resumed_uj = resumed_process_windows_uj(rd / "energy_windows.csv");
+    EXPECT_GT(resumed_uj, 0);
+    EXPECT_GE(run_uj, std::max<int64_t>(killed_uj, 0) + resumed_uj)
+        << "killed process " << killed_uj << " uJ, resumed process's windows " << resumed_uj;
+    if (killed_uj >= 0) {
+      const double carried_uj = meta.at("run").at("carried_kWh").get<double>() * 3.6e12;
+      EXPECT_GE(carried_uj, double(killed_uj) - 2.0) << "energy metered before the kill was lost";
+    }
   }
+  // At least one kill came after the killed process's first energy checkpoint: the carry ran.
+  EXPECT_GE(with_energy_checkpoint, 1);
 }
 
 // Two trains on one folder, the resume rules and the config check, from the command line.

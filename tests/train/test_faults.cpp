@@ -166,6 +166,22 @@ int64_t killed_process_uj(const fs::path& run_dir) {
   return nlohmann::json::parse(t).at("components_uj").at("total").get<int64_t>();
 }
 
+// The epoch numbers of the epoch windows in energy_windows.csv, in file order.
+std::vector<std::string> epoch_windows(const fs::path& windows_csv) {
+  std::istringstream in(text(windows_csv));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> out;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    std::string x;
+    while (std::getline(ss, x, ',')) f.push_back(x);
+    if (f.size() > 3 && f[1] == "epoch") out.push_back(f[3]);
+  }
+  return out;
+}
+
 // What the resumed process metered in its own windows (the top-level ones under its run row, not
 // the discarded-by-interruption row, which is carried energy): a lower bound of its own total.
 int64_t resumed_process_windows_uj(const fs::path& windows_csv) {
@@ -260,6 +276,10 @@ TEST(Faults, KillsAtChosenPointsThenResumeGiveTheUninterruptedRows) {
     EXPECT_GT(resumed_uj, 0);
     EXPECT_GE(run_uj, std::max<int64_t>(killed_uj, 0) + resumed_uj)
         << "killed process " << killed_uj << " uJ, resumed process's windows " << resumed_uj;
+    // The windows of every process: epoch 1's from the killed process when its checkpoint was
+    // resumed, else from the run that started again; each epoch once.
+    const std::vector<std::string> expected_epochs = {"1", "2"};
+    EXPECT_EQ(epoch_windows(rd / "energy_windows.csv"), expected_epochs);
     if (killed_uj >= 0) {
       const double carried_uj = meta.at("run").at("carried_kWh").get<double>() * 3.6e12;
       EXPECT_GE(carried_uj, double(killed_uj) - 2.0) << "energy metered before the kill was lost";

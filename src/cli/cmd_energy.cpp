@@ -2,7 +2,9 @@
 // the meter samples the machine (and attributes the child's share), SIGINT/SIGTERM are forwarded to
 // the child, and when it exits the CodeCarbon-layout emissions.csv, the task CSV,
 // energy_windows.csv and energy_meta.json are written and a summary is printed. The exit code is
-// the child's (128 + signal when it was killed).
+// the child's (128 + signal when it was killed). The command opens and closes its own windows
+// (per-epoch energy of any training) through the FIFO named in its GREENSED_WINDOWS
+// (windows_channel.hpp; python/greensed_windows.py is put on its PYTHONPATH).
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include "greensed/core/error.hpp"
 #include "greensed/energy/meter.hpp"
 #include "greensed/energy/start_report.hpp"
+#include "greensed/energy/windows_channel.hpp"
 #include "greensed/energy/writers.hpp"
 
 namespace greensed::cli {
@@ -102,6 +105,14 @@ int run_energy(const std::vector<std::string>& args) {
     return report.all_measured ? kExitOk : 1;
   }
 
+  // The command's own windows: the FIFO and the Python helper, in its environment.
+  energy::WindowChannel windows;
+  ::setenv("GREENSED_WINDOWS", windows.fifo_path().c_str(), 1);
+  const char* python_path = std::getenv("PYTHONPATH");
+  const std::string new_python_path =
+      python_path && *python_path ? windows.python_dir() + ":" + python_path : windows.python_dir();
+  ::setenv("PYTHONPATH", new_python_path.c_str(), 1);
+
   // The child waits on `go` until the meter has read its starting point, then execs; an exec
   // failure comes back through `err` (closed on a successful exec).
   int go[2], err[2];
@@ -151,6 +162,7 @@ int run_energy(const std::vector<std::string>& args) {
   std::filesystem::create_directories(out_dir);
   meter->set_checkpoint(out_dir + "/energy_checkpoint.json");
   meter->start();
+  windows.start(*meter);
   ::close(go[1]);  // let the command run
 
   int exec_errno = 0;
@@ -161,7 +173,8 @@ int run_energy(const std::vector<std::string>& args) {
     if (errno != EINTR) break;
   }
   g_child_pid = 0;
-  meter->stop();
+  const energy::WindowChannelStats channel = windows.finish();  // its last lines, then stop
+  meter->stop();  // closes (and flags) the windows the command left open
 
   if (exec_failed) {
     // Nothing ran: a 0 kWh emissions row would read as a measurement.
@@ -187,7 +200,20 @@ int run_energy(const std::vector<std::string>& args) {
   extra["exit_code"] = exit_code;
   extra["outcome"] = how;
   if (g_signal) extra["forwarded_signal"] = int(g_signal);
+  extra["command_windows"] = {{"channel", "GREENSED_WINDOWS (FIFO)"},
+                              {"lines", channel.lines},
+                              {"opened", channel.opened},
+                              {"closed", channel.closed},
+                              {"left_open", channel.opened - channel.closed},
+                              {"rejected", channel.rejected},
+                              {"rejections", channel.rejections}};
   const std::string emissions = energy::write_outputs(*meter, out_dir, extra.dump());
+  if (channel.lines > 0) {
+    fmt::print(stderr,
+               "[energy] windows from the command: {} opened, {} closed, {} left open (closed "
+               "at exit, flagged unclosed), {} line(s) rejected\n",
+               channel.opened, channel.closed, channel.opened - channel.closed, channel.rejected);
+  }
   fmt::print(stderr,
              "[energy] '{}' {}\n{}[energy] wrote {} and energy_windows.csv, "
              "energy_meta.json in {}\n",

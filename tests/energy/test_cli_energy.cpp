@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "fakes.hpp"
@@ -137,6 +139,128 @@ TEST(EnergyCli, CheckPrintsTheStartReportAndRunsNothing) {
           .c_str());
   EXPECT_EQ(WEXITSTATUS(status), 2);
   EXPECT_FALSE(std::filesystem::exists(dir / "ran"));
+}
+
+// Per-epoch windows opened by the metered command itself (python/greensed_windows.py over the
+// GREENSED_WINDOWS FIFO), with Python's standard library only.
+bool have_python3() {
+  return std::system("python3 -c pass >/dev/null 2>&1") == 0;
+}
+
+struct WindowRows {
+  std::vector<std::map<std::string, std::string>> rows;
+  explicit WindowRows(const std::string& csv) {
+    std::istringstream in(core::read_file(csv));
+    std::string line;
+    std::getline(in, line);
+    const auto split = [](const std::string& l) {
+      std::vector<std::string> f;
+      std::stringstream ss(l);
+      std::string x;
+      while (std::getline(ss, x, ',')) f.push_back(x);
+      if (!l.empty() && l.back() == ',') f.emplace_back();
+      return f;
+    };
+    const auto header = split(line);
+    while (std::getline(in, line)) {
+      const auto f = split(line);
+      std::map<std::string, std::string> row;
+      for (size_t i = 0; i < header.size() && i < f.size(); ++i) row[header[i]] = f[i];
+      rows.push_back(row);
+    }
+  }
+};
+
+TEST(EnergyCli, ThreeEpochWindowsFromAPythonScriptAddUpToTheRun) {
+  if (!have_python3()) GTEST_SKIP() << "no python3 on PATH: the Python windows helper is untested";
+  CliRig rig;
+  put(rig.dir / "train.py",
+      "import time\n"
+      "import greensed_windows\n"
+      "def busy(s):\n"
+      "    t = time.perf_counter()\n"
+      "    while time.perf_counter() - t < s:\n"
+      "        pass\n"
+      "busy(0.2)\n"
+      "for epoch in (1, 2, 3):\n"
+      "    with greensed_windows.window('epoch', epoch):\n"
+      "        busy(0.4)\n"
+      "    busy(0.1)\n"
+      "greensed_windows.open_window('epoch', 4)  # the command exits inside this one\n"
+      "busy(0.2)\n");
+  ASSERT_EQ(rig.run("-- python3 " + (rig.dir / "train.py")), 0) << rig.err();
+  const WindowRows w(rig.out + "/energy_windows.csv");
+  int64_t run_uj = -1, epochs_uj = 0;
+  std::vector<std::string> indices;
+  for (const auto& r : w.rows) {
+    if (r.at("window") == "run") run_uj = std::stoll(r.at("total_uJ"));
+    if (r.at("window") != "epoch") continue;
+    indices.push_back(r.at("index"));
+    epochs_uj += std::stoll(r.at("total_uJ"));
+    EXPECT_EQ(r.at("kind"), "epoch");
+    EXPECT_EQ(r.at("parent"), "run");
+    const bool unclosed = r.at("flags").find("unclosed") != std::string::npos;
+    EXPECT_EQ(unclosed, r.at("index") == "4") << r.at("index") << " " << r.at("flags");
+    // Each window holds its busy loop (marks arrive within milliseconds of the writes).
+    const double d = std::stod(r.at("duration_s"));
+    EXPECT_GT(d, r.at("index") == "4" ? 0.1 : 0.3) << r.at("index");
+    EXPECT_LT(d, 5.0) << r.at("index");
+  }
+  EXPECT_EQ(indices, (std::vector<std::string>{"1", "2", "3", "4"}));
+  const auto j = rig.meta();
+  const auto& a = j["epoch_accounting"];
+  // The windows and the time outside them add up to the run total, to the µJ.
+  EXPECT_EQ(a["epochs_uJ"].get<int64_t>(), epochs_uj);
+  EXPECT_EQ(epochs_uj + a["outside_epochs_uJ"].get<int64_t>(), run_uj);
+  EXPECT_EQ(a["run_uJ"].get<int64_t>(), run_uj);
+  EXPECT_EQ(a["n_epochs"], 4);
+  EXPECT_EQ(j["command_windows"]["opened"], 4);
+  EXPECT_EQ(j["command_windows"]["closed"], 3);
+  EXPECT_EQ(j["command_windows"]["rejected"], 0);
+  EXPECT_NE(rig.err().find("4 opened, 3 closed, 1 left open (closed at exit, flagged unclosed)"),
+            std::string::npos)
+      << rig.err();
+}
+
+TEST(EnergyCli, MalformedWindowLinesAreReportedAndIgnored) {
+  if (!have_python3()) GTEST_SKIP() << "no python3 on PATH";
+  CliRig rig;
+  put(rig.dir / "bad.py",
+      "import os\n"
+      "fd = os.open(os.environ['GREENSED_WINDOWS'], os.O_WRONLY)\n"
+      "os.write(fd, b'not json\\n')\n"
+      "os.write(fd, b'{\"op\": \"close\", \"name\": \"epoch\", \"index\": 9}\\n')\n"
+      "os.write(fd, b'{\"op\": \"open\", \"name\": \"epoch\"}\\n')\n"
+      "os.write(fd, b'{\"op\": \"open\", \"name\": \"epoch\", \"index\": 1}\\n')\n"
+      "os.write(fd, b'{\"op\": \"open\", \"name\": \"epoch\", \"index\": 1}\\n')\n"
+      "os.write(fd, b'{\"op\": \"close\", \"name\": \"epoch\", \"index\": 1}\\n')\n"
+      "os.write(fd, b'{\"op\": \"open\", \"name\": \"half')\n");
+  ASSERT_EQ(rig.run("-- python3 " + (rig.dir / "bad.py")), 0) << rig.err();
+  const std::string err = rig.err();
+  for (const char* why :
+       {"line 1: not a JSON object", "line 2: no open window 'epoch' 9",
+        "line 3: an epoch window needs its \"index\"", "line 5: window 'epoch' 1 is already open",
+        "line 7: cut short: no newline"}) {
+    EXPECT_NE(err.find(why), std::string::npos) << why << "\n" << err;
+  }
+  const auto j = rig.meta();
+  EXPECT_EQ(j["command_windows"]["rejected"], 5);
+  EXPECT_EQ(j["command_windows"]["opened"], 1);
+  EXPECT_EQ(j["command_windows"]["closed"], 1);
+}
+
+TEST(EnergyCli, WindowsHelperWithoutGreensedDoesNothingAndSaysSoOnce) {
+  if (!have_python3()) GTEST_SKIP() << "no python3 on PATH";
+  TempDir dir("nowin");
+  const std::string cmd =
+      "env -u GREENSED_WINDOWS PYTHONPATH=" + std::string(GREENSED_SOURCE_DIR) +
+      "/python python3 -c \"import greensed_windows as g\nwith g.window('epoch', 1): pass\n"
+      "g.open_window('x'); assert not g.enabled()\" 2>" +
+      (dir / "err.txt");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << core::read_file(dir / "err.txt");
+  const std::string err = core::read_file(dir / "err.txt");
+  EXPECT_NE(err.find("GREENSED_WINDOWS is not set"), std::string::npos) << err;
+  EXPECT_EQ(err.find("GREENSED_WINDOWS is not set"), err.rfind("GREENSED_WINDOWS is not set"));
 }
 
 }  // namespace

@@ -97,6 +97,7 @@ int run_normalize(const std::vector<std::string>& args) {
   if (!emissions.empty()) submission_kwh = emissions_csv_kwh(emissions);
 
   train::TrainResult r;
+  std::string training_call_missing;
   if (from_run.empty()) {
     train::TrainOptions options;
     options.run_dir = run_dir;
@@ -119,17 +120,53 @@ int run_normalize(const std::vector<std::string>& args) {
     r.cpu_method = e.value("cpu_method", "");
     r.ram_method = e.value("ram_method", "");
     r.gpu_method = e.value("gpu_method", "");
+    r.cpu_label = e.value("cpu", r.cpu_method);
+    r.ram_label = e.value("ram", r.ram_method);
+    r.gpu_label = e.value("gpu", r.gpu_method);
+    // The training call of the run's first 10 epochs only when it has exactly 10.
+    if (rows.size() == 10 && e.contains("kwh_training_call")) {
+      r.kwh_training_call = e.at("kwh_training_call").get<double>();
+    } else {
+      training_call_missing =
+          rows.size() != 10
+              ? fmt::format("{} has {} epochs, not 10", from_run, rows.size())
+              : fmt::format("{}/summary.json has no kwh_training_call (an older greensed)",
+                            from_run);
+    }
   }
   if (r.epochs_done != 10) {
     throw core::InputError(fmt::format("{}: only {} of 10 epochs finished; rerun with --resume",
                                        run_dir, r.epochs_done));
   }
-  const double factor = report::normalisation_factor(ref.baseline_10_epochs_kwh, r.kwh_epochs);
+  // The DCASE reference is CodeCarbon's training tracker of the recipe (spec energy.md §2.10),
+  // started in on_train_start and stopped in on_train_end: the 10 epochs with the checkpoint
+  // writing between them, no set-up, no test. The factor uses that window; the sum of the epoch
+  // windows and the whole run are printed beside it.
+  const bool have_call = training_call_missing.empty();
+  const double measured = have_call ? r.kwh_training_call : r.kwh_epochs;
+  const std::string window =
+      have_call ? "the training call: first epoch start to last epoch end (10 epochs of training "
+                  "and validation plus the checkpoints between them), the window of the recipe's "
+                  "CodeCarbon training tracker (on_train_start to on_train_end)"
+                : fmt::format(
+                      "the sum of the 10 epoch windows, because the training call is not "
+                      "known ({})",
+                      training_call_missing);
+  const double factor = report::normalisation_factor(ref.baseline_10_epochs_kwh, measured);
+  const bool estimate = r.cpu_label.rfind("ESTIMATE", 0) == 0 ||
+                        r.ram_label.rfind("ESTIMATE", 0) == 0 ||
+                        r.gpu_label.rfind("ESTIMATE", 0) == 0;
 
   nlohmann::json j = {
+      {"measured_kwh", measured},
+      {"window", have_call ? "training_call" : "sum_of_epochs"},
+      {"window_how", window},
+      {"measured_kwh_training_call", have_call ? nlohmann::json(r.kwh_training_call) : nullptr},
       {"measured_kwh_10_epochs", r.kwh_epochs},
       {"measured_kwh_whole_run", r.kwh_run},
       {"methods", {{"cpu", r.cpu_method}, {"ram", r.ram_method}, {"gpu", r.gpu_method}}},
+      {"how", {{"cpu", r.cpu_label}, {"ram", r.ram_label}, {"gpu", r.gpu_label}}},
+      {"estimate", estimate},
       {"reference_kwh", ref.baseline_10_epochs_kwh},
       {"reference", ref.description},
       {"normalisation_factor", factor},
@@ -137,13 +174,16 @@ int run_normalize(const std::vector<std::string>& args) {
       {"run_dir", run_dir}};
   std::string md = fmt::format(
       "# DCASE energy normalisation\n\n"
-      "- 10 baseline epochs on this machine (training + validation, as the recipe): **{:.6f} "
-      "kWh**\n"
+      "- measured on this machine: **{:.6f} kWh**{}, {}\n"
       "  (cpu: {}; ram: {}; gpu: {})\n"
+      "- beside it: the 10 epoch windows alone {:.6f} kWh; the whole run (set-up and the test "
+      "phase included) {:.6f} kWh\n"
       "- reference: {:.6f} kWh ({})\n"
-      "- **normalisation factor = {:.6f} / {:.6f} = {:.6f}**\n",
-      r.kwh_epochs, r.cpu_method, r.ram_method, r.gpu_method, ref.baseline_10_epochs_kwh,
-      ref.description, ref.baseline_10_epochs_kwh, r.kwh_epochs, factor);
+      "- **normalisation factor = {:.6f} / {:.6f} = {:.6f}**{}\n",
+      measured, estimate ? " (an ESTIMATE)" : "", window, r.cpu_label, r.ram_label, r.gpu_label,
+      r.kwh_epochs, r.kwh_run, ref.baseline_10_epochs_kwh, ref.description,
+      ref.baseline_10_epochs_kwh, measured, factor,
+      estimate ? " (from an estimated figure: see how each component was obtained above)" : "");
   if (config.data.synth_folder.find("demo") != std::string::npos) {
     md +=
         "- note: this run used the generated demo dataset, which is much smaller than DESED; the "

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "command.hpp"
@@ -22,7 +24,37 @@ struct Run {
   std::string dir;
   std::vector<report::EpochRecord> epochs;
   report::RunSummary summary;
+  // How the run's energy was obtained (summary.json "energy"): e.g. "cpu: ESTIMATE by
+  // cpu-load-tdp; ram: ESTIMATE by ram-per-gib-v2; gpu: none"; "" when not recorded.
+  std::string energy_how;
+  bool estimate = false;
 };
+
+// The energy provenance of a run from its summary.json (a run still going, or from an older
+// greensed, has none: said in the report, never guessed).
+void read_energy_how(const fs::path& dir, Run* run) {
+  const fs::path p = dir / "summary.json";
+  if (!fs::exists(p)) return;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(core::read_file(p.string()));
+  } catch (const std::exception& e) {
+    throw core::InputError(
+        fmt::format("{}: not JSON ({}); rerun or remove the run", p.string(), e.what()));
+  }
+  if (!j.contains("energy") || !j["energy"].is_object()) return;
+  const auto& e = j["energy"];
+  std::string how;
+  for (const char* c : {"cpu", "ram", "gpu"}) {
+    std::string label = e.value(c, std::string());
+    if (label.empty()) label = e.value(std::string(c) + "_method", std::string("?"));
+    how += fmt::format("{}{}: {}", how.empty() ? "" : "; ", c, label);
+    if (label.rfind("ESTIMATE", 0) == 0) run->estimate = true;
+  }
+  if (e.contains("estimate") && e["estimate"].is_boolean())
+    run->estimate |= e["estimate"].get<bool>();
+  run->energy_how = how;
+}
 
 bool is_run_dir(const fs::path& p) {
   return fs::exists(p / "epochs.csv");
@@ -65,6 +97,7 @@ Run load_run(const fs::path& dir) {
     spdlog::warn("[report] {}: no config.yaml; batch size and seed unknown", run.dir);
   }
   run.summary = report::summarize_run(run.epochs, batch, seed, run.dir);
+  read_energy_how(dir, &run);
   return run;
 }
 
@@ -91,13 +124,37 @@ int run_report(const std::vector<std::string>& args) {
   for (const auto& r : runs) summaries.push_back(r.summary);
   const auto rows = report::aggregate_by_batch(summaries);
 
+  // Every energy figure below says how it was obtained; estimates are marked where they appear.
+  bool any_estimate = false;
+  std::map<std::string, std::vector<std::string>> by_how;
+  for (const auto& r : runs) {
+    any_estimate |= r.estimate;
+    by_how[r.energy_how.empty() ? "not recorded (run unfinished or from an older greensed)"
+                                : r.energy_how]
+        .push_back(r.dir);
+  }
+  const std::string mark = any_estimate ? " — ESTIMATED energy" : "";
   std::string md = fmt::format("# greensed report\n\n{} run(s).\n\n", runs.size());
-  md += "## Table 1: performance and energy per batch size (mean ± std over seeds)\n\n" +
-        report::table1_markdown(rows) + "\n";
+  md += "## How the energy was obtained\n\n";
+  if (any_estimate) {
+    md +=
+        "**The kWh and Wh figures in this report are ESTIMATES** for the runs marked below (a "
+        "model such as CPU load × TDP, not a counter): compare them with each other, not with "
+        "measured figures.\n\n";
+  }
+  for (const auto& [how, dirs_with] : by_how) {
+    md += fmt::format("- {} ({} run(s))\n", how, dirs_with.size());
+  }
+  md += "\n";
   md +=
-      "## Table 2: energy to reach F1 levels (Wh, cumulative; F1 = teacher synthetic-validation "
-      "intersection F1)\n\n" +
-      report::table2_markdown(rows) + "\n";
+      fmt::format("## Table 1: performance and energy per batch size (mean ± std over seeds){}\n\n",
+                  mark) +
+      report::table1_markdown(rows) + "\n";
+  md += fmt::format(
+            "## Table 2: energy to reach F1 levels (Wh, cumulative; F1 = teacher "
+            "synthetic-validation intersection F1){}\n\n",
+            mark) +
+        report::table2_markdown(rows) + "\n";
 
   // F1 against cumulative kWh per run; kWh per epoch and per minute per batch size.
   std::vector<report::Series> curves;
@@ -117,13 +174,15 @@ int run_report(const std::vector<std::string>& args) {
     per_epoch.y.push_back(row.wh_per_epoch.mean);
     per_minute.y.push_back(row.wh_per_minute.mean);
   }
+  core::write_file_atomic(out_dir + "/f1_vs_energy.svg",
+                          report::svg_line_chart(curves, "F1 against cumulative energy" + mark,
+                                                 any_estimate ? "cumulative energy (Wh, ESTIMATE)"
+                                                              : "cumulative energy (Wh)",
+                                                 "teacher intersection F1 (synthetic validation)"));
   core::write_file_atomic(
-      out_dir + "/f1_vs_energy.svg",
-      report::svg_line_chart(curves, "F1 against cumulative energy", "cumulative energy (Wh)",
-                             "teacher intersection F1 (synthetic validation)"));
-  core::write_file_atomic(out_dir + "/energy_per_batch_size.svg",
-                          report::svg_bar_chart(cats, {per_epoch, per_minute},
-                                                "Energy per batch size", "total batch size", "Wh"));
+      out_dir + "/energy_per_batch_size.svg",
+      report::svg_bar_chart(cats, {per_epoch, per_minute}, "Energy per batch size" + mark,
+                            "total batch size", any_estimate ? "Wh (ESTIMATE)" : "Wh"));
   core::write_file_atomic(out_dir + "/tables.csv", report::tables_csv(rows));
   core::write_file_atomic(out_dir + "/runs.csv", report::runs_csv(summaries));
 

@@ -128,9 +128,9 @@ int run_train(const std::vector<std::string>& args) {
       "[train] {} epoch(s) in {}; best objective {:.4f} at epoch {}; best teacher F1 {:.4f}",
       r.epochs_done, dir, r.best_obj, r.best_epoch, r.best_f1);
   spdlog::info(
-      "[train] energy: {:.6f} kWh for the epochs, {:.6f} kWh for the whole run (cpu: {}; ram: {}; "
-      "gpu: {})",
-      r.kwh_epochs, r.kwh_run, r.cpu_method, r.ram_method, r.gpu_method);
+      "[train] energy: {:.6f} kWh for the epochs, {:.6f} kWh for the training call (first epoch "
+      "start to last epoch end), {:.6f} kWh for the whole run (cpu: {}; ram: {}; gpu: {})",
+      r.kwh_epochs, r.kwh_training_call, r.kwh_run, r.cpu_label, r.ram_label, r.gpu_label);
   if (!r.stop_policy.empty())
     spdlog::info("[train] stopped early by {}: {}", r.stop_policy, r.stop_reason);
   return kExitOk;

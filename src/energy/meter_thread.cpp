@@ -115,10 +115,9 @@ std::string Meter::serialize() const {
     j["epochs"] = {{"energy_j", predictor_.epoch_energies_j()},
                    {"duration_s", predictor_.epoch_durations_s()}};
   }
-  j["epoch_accounting"] = {{"n", acc.n_epochs},
-                           {"epochs_uj", acc.epochs_uj},
-                           {"epochs_s", acc.epochs_s},
-                           {"total_uj", acc.total_uj}};
+  j["epoch_accounting"] = {{"n", acc.n_epochs},          {"epochs_uj", acc.epochs_uj},
+                           {"epochs_s", acc.epochs_s},   {"between_uj", acc.between_uj},
+                           {"between_s", acc.between_s}, {"total_uj", acc.total_uj}};
   j["energy_windows_csv"] = windows_csv(*this);
   return j.dump(2) + "\n";
 }
@@ -196,6 +195,8 @@ void Meter::restore(const std::string& text) {
     carried_epochs_n_ = a.value("n", 0);
     carried_epochs_uj_ = a.value("epochs_uj", int64_t(0));
     carried_epochs_s_ = a.value("epochs_s", 0.0);
+    carried_between_uj_ = a.value("between_uj", int64_t(0));
+    carried_between_s_ = a.value("between_s", 0.0);
   }
   carried_windows_csv_ = j.value("energy_windows_csv", std::string());
   resumed_ = true;

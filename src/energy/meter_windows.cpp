@@ -109,24 +109,30 @@ EpochAccounting Meter::epoch_accounting() const {
   a.epochs_s = carried_epochs_s_;
   a.outside_uj = carried_total_uj_ - carried_epochs_uj_;
   a.outside_s = carried_s_ - carried_epochs_s_;
+  a.between_uj = carried_between_uj_;
+  a.between_s = carried_between_s_;
   if (windows_.empty()) return a;
   const Window& run_w = windows_[0];
   const Snapshot run_end = run_w.open ? snapshot_locked() : run_w.end;
   const Snapshot* prev = &run_w.begin;
-  const auto gap = [&](const Snapshot& from, const Snapshot& to) {
+  const auto gap = [&](const Snapshot& from, const Snapshot& to, bool between_epochs) {
     const Window g{-1, -1, WindowKind::kCustom, "gap", -1, from, to, false, std::nullopt};
     const WindowReport r = make_report(g, to);
     a.outside_uj += r.total_uj;
     a.outside_s += r.duration_s;
+    if (between_epochs) {
+      a.between_uj += r.total_uj;
+      a.between_s += r.duration_s;
+    }
   };
   for (const Window* w : epochs) {
     if (w->begin.t_ns < prev->t_ns) continue;  // overlapping epochs: counted once, by the first
-    gap(*prev, w->begin);
+    gap(*prev, w->begin, prev != &run_w.begin);
     a.epochs_uj += w->frozen->total_uj;
     a.epochs_s += w->frozen->duration_s;
     prev = &w->end;
   }
-  gap(*prev, run_end);
+  gap(*prev, run_end, false);
   return a;
 }
 

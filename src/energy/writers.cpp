@@ -420,10 +420,16 @@ std::string meta_json(const Meter& meter, const std::string& extra) {
       {"run_uJ", acc.total_uj},
       {"epochs_s", acc.epochs_s},
       {"outside_epochs_s", acc.outside_s},
+      {"training_call_J", acc.training_call_uj() * 1e-6},
+      {"training_call_uJ", acc.training_call_uj()},
+      {"training_call_s", acc.training_call_s()},
       {"how",
        "epochs_uJ = sum of the epoch windows; outside_epochs_uJ = sum of the gaps between them "
        "(each a difference of two meter snapshots) plus what earlier processes of a resumed run "
-       "spent outside their epochs; run_uJ = the run window"}};
+       "spent outside their epochs; run_uJ = the run window; training_call_uJ = the epochs plus "
+       "the gaps between consecutive epochs of a process (first epoch start to last epoch end: "
+       "the window of the DCASE recipe's CodeCarbon training tracker, on_train_start to "
+       "on_train_end, without set-up or test)"}};
   j["start_report"] = start_report(meter).lines;
   ordered_json channels = ordered_json::array();
   for (const auto& i : meter.channels()) {
@@ -531,6 +537,53 @@ std::string write_outputs(const Meter& meter, const std::string& out_dir,
   return emissions;
 }
 
+namespace {
+
+// The selected channels behind a component of the run report (RAM: the model when it is the
+// method, else the measured DRAM).
+bool selected_estimated(const Meter& meter, Component c, std::string* how) {
+  const WindowReport r = meter.run_report();
+  bool estimated = false;
+  for (const auto& i : meter.channels()) {
+    const bool match = c == Component::kRam
+                           ? (r.ram_method == "rapl-dram" ? i.component == Component::kDram
+                                                          : i.component == Component::kRam)
+                           : i.component == c;
+    if (match && i.role == Role::kSelected) {
+      estimated |= i.estimated;
+      if (how != nullptr && how->empty()) *how = i.detail;
+    }
+  }
+  return estimated;
+}
+
+std::string run_method(const WindowReport& r, Component c) {
+  switch (c) {
+    case Component::kCpu:
+      return r.cpu_method;
+    case Component::kDram:
+      return r.dram_method;
+    case Component::kRam:
+      return r.ram_method;
+    case Component::kGpu:
+      return r.gpu_method;
+  }
+  return "none";
+}
+
+}  // namespace
+
+bool component_estimated(const Meter& meter, Component c) {
+  return selected_estimated(meter, c, nullptr);
+}
+
+std::string method_label(const Meter& meter, Component c, std::string* how) {
+  const std::string method = run_method(meter.run_report(), c);
+  if (method.empty() || method == "none") return "none";
+  return fmt::format("{} {}", selected_estimated(meter, c, how) ? "ESTIMATE by" : "measured by",
+                     method);
+}
+
 std::string summary_text(const Meter& meter) {
   const WindowReport r = meter.run_report();
   std::string s = fmt::format(
@@ -540,19 +593,9 @@ std::string summary_text(const Meter& meter) {
     s += fmt::format(" ({:.6f} kWh with PUE {})", r.total_kwh_pue, meter.config().pue);
   s += "\n";
   const auto line = [&](const char* label, Component c, int64_t uj, const std::string& method) {
-    bool estimated = false;
     std::string how;
-    for (const auto& i : meter.channels()) {
-      // The RAM line's channels: the model when it is the method, else the measured DRAM.
-      const bool match = c == Component::kRam
-                             ? (method == "rapl-dram" ? i.component == Component::kDram
-                                                      : i.component == Component::kRam)
-                             : i.component == c;
-      if (match && i.role == Role::kSelected) {
-        estimated |= i.estimated;
-        if (how.empty()) how = i.detail;
-      }
-    }
+    (void)method_label(meter, c, &how);
+    const bool estimated = component_estimated(meter, c);
     std::string t = fmt::format("  {:<4} {:.6f} kWh  {} {}", label, uj_to_kwh(uj),
                                 estimated ? "ESTIMATE by" : "measured by", method);
     if (c == Component::kCpu && estimated && method.find("cpu-load") != std::string::npos) {

@@ -116,18 +116,31 @@ TrainResult TrainingRun::finish() {
     result.cpu_method = r.cpu_method;
     result.ram_method = r.ram_method;
     result.gpu_method = r.gpu_method;
+    result.cpu_label = energy::method_label(*meter_, energy::Component::kCpu);
+    result.ram_label = energy::method_label(*meter_, energy::Component::kRam);
+    result.gpu_label = energy::method_label(*meter_, energy::Component::kGpu);
+    const energy::EpochAccounting acc = meter_->epoch_accounting();
+    result.kwh_training_call = kwh_of(acc.training_call_uj()) * config_.energy.pue;
     energy::write_outputs(*meter_, run_dir_);
-    summary["energy"] = {{"kwh_epochs", result.kwh_epochs},
-                         {"kwh_run", result.kwh_run},
-                         {"kwh_cpu", kwh_of(r.cpu_uj)},
-                         {"kwh_ram", kwh_of(r.ram_uj)},
-                         {"kwh_gpu", kwh_of(r.gpu_uj)},
-                         {"cpu_method", r.cpu_method},
-                         {"ram_method", r.ram_method},
-                         {"gpu_method", r.gpu_method},
-                         {"codecarbon_2_3_4_kwh", r.cc_total_kwh},
-                         {"emissions_kg", r.emissions_kg},
-                         {"pue", config_.energy.pue}};
+    summary["energy"] = {
+        {"kwh_epochs", result.kwh_epochs},
+        {"kwh_run", result.kwh_run},
+        {"kwh_training_call", result.kwh_training_call},
+        {"cpu", result.cpu_label},
+        {"ram", result.ram_label},
+        {"gpu", result.gpu_label},
+        {"estimate", energy::component_estimated(*meter_, energy::Component::kCpu) ||
+                         energy::component_estimated(*meter_, energy::Component::kRam) ||
+                         energy::component_estimated(*meter_, energy::Component::kGpu)},
+        {"kwh_cpu", kwh_of(r.cpu_uj)},
+        {"kwh_ram", kwh_of(r.ram_uj)},
+        {"kwh_gpu", kwh_of(r.gpu_uj)},
+        {"cpu_method", r.cpu_method},
+        {"ram_method", r.ram_method},
+        {"gpu_method", r.gpu_method},
+        {"codecarbon_2_3_4_kwh", r.cc_total_kwh},
+        {"emissions_kg", r.emissions_kg},
+        {"pue", config_.energy.pue}};
   }
   summary["wall_s_epochs"] = state_.wall_cumulative_s;
   summary["wall_s_this_process"] = seconds_since(t_run_);

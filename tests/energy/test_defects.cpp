@@ -157,6 +157,56 @@ TEST(Defects, ResumeCarriesTheNewerEnergyCheckpointAsDiscardedWork) {
   EXPECT_EQ(other.run_report().discarded_uj, 0);
 }
 
+// Item 2: which window is which. The training call (first epoch start to last epoch end: the
+// window of the recipe's CodeCarbon training tracker, used by `greensed normalize`) is the epochs
+// plus the gaps between them, without the set-up before the first or the test after the last;
+// carried across a resume.
+TEST(Defects, TrainingCallIsTheEpochsAndTheGapsBetweenThem) {
+  EpochRig rig;
+  const auto idle = [&](double s) {
+    rig.clock.advance_s(s);
+    rig.proc.run(int(100 * s), 0.5);
+    return s;
+  };
+  std::string saved;
+  int64_t gap12 = 0, epochs12 = 0;
+  {
+    Meter first(rig.cfg, fake_env(rig.fs, rig.clock));
+    first.start();
+    idle(5);  // set-up: not in the training call
+    rig.epoch(first, 1);
+    const int64_t before = first.run_report().total_uj;
+    idle(3);  // checkpoints between epochs 1 and 2: in it
+    first.mark();
+    gap12 = first.run_report().total_uj - before;
+    rig.epoch(first, 2);
+    epochs12 = first.report(1).total_uj + first.report(2).total_uj;
+    const EpochAccounting a = first.epoch_accounting();
+    EXPECT_EQ(a.between_uj, gap12);
+    EXPECT_NEAR(a.between_s, 3.0, 1e-9);
+    EXPECT_EQ(a.training_call_uj(), epochs12 + gap12);
+    saved = first.serialize();
+  }
+  ASSERT_GT(gap12, 0);
+  Meter second(rig.cfg, fake_env(rig.fs, rig.clock));
+  second.restore(saved);
+  second.start();
+  idle(4);  // the resumed process's set-up: not between two epochs of one process
+  rig.epoch(second, 3);
+  const int64_t before = second.run_report().total_uj;
+  idle(2);
+  second.mark();
+  const int64_t gap34 = second.run_report().total_uj - before;
+  rig.epoch(second, 4);
+  idle(6);  // the test phase: not in it
+  second.stop();
+  const EpochAccounting a = second.epoch_accounting();
+  EXPECT_EQ(a.between_uj, gap12 + gap34);
+  EXPECT_EQ(a.training_call_uj(), a.epochs_uj + gap12 + gap34);
+  EXPECT_LT(a.training_call_uj(), a.total_uj);
+  EXPECT_EQ(a.epochs_uj + a.outside_uj, a.total_uj);
+}
+
 // Item 6: a GPU whose counter and power both fail was dropped without a flag ("none tracked").
 TEST(Defects, UnreadableGpuIsFlaggedAndReported) {
   EpochRig rig;

@@ -101,6 +101,14 @@ struct EpochAccounting {
   int n_epochs = 0;
   int64_t epochs_uj = 0, outside_uj = 0, total_uj = 0;
   double epochs_s = 0.0, outside_s = 0.0;
+  // The gaps strictly between consecutive epochs of one process (checkpoint writing, records):
+  // part of outside_uj. epochs_uj + between_uj is the training call, first epoch start to last
+  // epoch end, the window the DCASE recipe's CodeCarbon tracker covers (on_train_start to
+  // on_train_end: no set-up, no test).
+  int64_t between_uj = 0;
+  double between_s = 0.0;
+  int64_t training_call_uj() const { return epochs_uj + between_uj; }
+  double training_call_s() const { return epochs_s + between_s; }
 };
 
 class Meter {
@@ -258,6 +266,8 @@ class Meter {
   double carried_s_ = 0.0, carried_discarded_s_ = 0.0;
   int64_t carried_epochs_uj_ = 0, carried_total_uj_ = 0;  // of the earlier processes
   double carried_epochs_s_ = 0.0;
+  int64_t carried_between_uj_ = 0;  // gaps between the earlier processes' epochs
+  double carried_between_s_ = 0.0;
   int carried_epochs_n_ = 0;
   double carried_cc_kwh_[3] = {0, 0, 0};
   std::string carried_windows_csv_;

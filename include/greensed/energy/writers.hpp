@@ -38,6 +38,12 @@ std::string meta_json(const Meter& meter, const std::string& extra_json_object =
 std::string write_outputs(const Meter& meter, const std::string& out_dir,
                           const std::string& extra_json_object = "{}");
 
+// How a component of the run was obtained, as users must read it: "ESTIMATE by <method>" when a
+// model produced it (CPU load x TDP, RAM per GiB), "measured by <method>" when a counter did,
+// "none" when nothing was tracked. `how` (optional) receives the model's description.
+std::string method_label(const Meter& meter, Component c, std::string* how = nullptr);
+bool component_estimated(const Meter& meter, Component c);
+
 // Human summary: duration, kWh per component with the method, estimates labelled as such,
 // emissions, and the CodeCarbon 2.3.4 equivalent.
 std::string summary_text(const Meter& meter);

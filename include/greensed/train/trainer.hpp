@@ -59,7 +59,12 @@ struct TrainResult {
   std::string stop_policy, stop_reason;
   double kwh_epochs = 0;  // sum of the epoch windows (training + validation)
   double kwh_run = 0;     // the whole run: set-up, epochs, test
+  // First epoch start to last epoch end (epochs + checkpoints between them): the window of the
+  // DCASE recipe's CodeCarbon training tracker (energy::EpochAccounting).
+  double kwh_training_call = 0;
   std::string cpu_method, ram_method, gpu_method;
+  // "ESTIMATE by cpu-load-tdp", "measured by rapl-powercap", "none" (energy::method_label).
+  std::string cpu_label, ram_label, gpu_label;
   double best_obj = 0, best_f1 = 0;
   int best_epoch = 0;
 };

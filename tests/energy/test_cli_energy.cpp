@@ -53,6 +53,11 @@ TEST(EnergyCli, ExitCodeOfTheCommandAndEveryFile) {
   const std::string err = rig.err();
   EXPECT_NE(err.find("ESTIMATE by cpu-load-tdp"), std::string::npos) << err;
   EXPECT_NE(err.find("'sh' exited with code 3"), std::string::npos) << err;
+  // The start report comes before the command runs.
+  EXPECT_EQ(rig.run("-- sh -c 'echo COMMAND-RAN >&2'"), 0);
+  const std::string order = rig.err();
+  ASSERT_NE(order.find("COMMAND-RAN"), std::string::npos) << order;
+  EXPECT_LT(order.find("ESTIMATE by cpu-load-tdp"), order.find("COMMAND-RAN")) << order;
 }
 
 TEST(EnergyCli, MissingCommandAndUnrunnableCommand) {

@@ -58,6 +58,10 @@ TEST(EnergyMarks, NormalizeNamesItsWindowAndEveryFigureSaysHowItWasObtained) {
                 label.rfind("measured by ", 0) == 0)
         << c << ": " << label;
   }
+  // What will be measured or estimated is said before the first epoch starts.
+  const size_t said = text(dir / "train.log").find("what this run's energy figures will be");
+  ASSERT_NE(said, std::string::npos) << text(dir / "train.log");
+  EXPECT_LT(said, text(dir / "train.log").find("[train] epoch 1/10"));
   // The end-of-training line says which window each figure is and how each part was obtained.
   const std::string log = text(dir / "train.log");
   EXPECT_NE(log.find("kWh for the training call (first epoch start to last epoch end)"),

@@ -144,6 +144,29 @@ TEST(EnergyCli, CheckPrintsTheStartReportAndRunsNothing) {
           .c_str());
   EXPECT_EQ(WEXITSTATUS(status), 2);
   EXPECT_FALSE(std::filesystem::exists(dir / "ran"));
+
+  // RAPL files of mode 000 (reads fail with EACCES, as on every kernel since 5.10 for non-root
+  // users): exit 1 with the reason and the fix. Root reads anything, so as root the check runs
+  // inside a user namespace where it is not root (`unshare -U`), when the kernel allows one.
+  std::string prefix;
+  if (::geteuid() == 0) {
+    if (std::system("unshare -U true >/dev/null 2>&1") != 0) {
+      GTEST_SKIP() << "root without user namespaces: the EACCES case is not tested here";
+    }
+    prefix = "unshare -U ";
+  }
+  for (const auto& zone : {"intel-rapl:0", "intel-rapl:0:0"}) {
+    std::filesystem::permissions(std::filesystem::canonical(pc.root() + "/" + zone) / "energy_uj",
+                                 std::filesystem::perms::none);
+  }
+  const int denied = std::system(
+      (prefix + common + " --powercap-root " + pc.root() + " >" + (dir / "stdout.txt") + " 2>&1")
+          .c_str());
+  EXPECT_EQ(WEXITSTATUS(denied), 1) << core::read_file(dir / "stdout.txt");
+  out = core::read_file(dir / "stdout.txt");
+  EXPECT_NE(out.find("rejected RAPL powercap: permission denied"), std::string::npos) << out;
+  EXPECT_NE(out.find("chmod o+r"), std::string::npos) << out;
+  EXPECT_NE(out.find("perf_event_paranoid=2"), std::string::npos) << out;
 }
 
 // Per-epoch windows opened by the metered command itself (python/greensed_windows.py over the

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "command.hpp"
+#include "greensed/core/error.hpp"
 #include "greensed/train/mean_teacher.hpp"
 #include "greensed/train/run_dir.hpp"
 #include "greensed/train/trainer.hpp"
@@ -24,7 +25,6 @@ extern "C" void on_stop_signal(int signal) {
 }
 
 constexpr double kTerminalRedrawS = 1.0;  // live line on a terminal
-constexpr double kLogLineS = 30.0;        // plain progress lines in a log file
 
 std::string progress_text(const train::Progress& p) {
   std::string energy;
@@ -36,7 +36,7 @@ std::string progress_text(const train::Progress& p) {
 
 }  // namespace
 
-void set_train_progress(train::TrainOptions& options) {
+void set_train_progress(train::TrainOptions& options, double log_every_s) {
   if (stderr_is_terminal()) {
     options.progress_interval_s = kTerminalRedrawS;
     options.on_progress = [](const train::Progress& p) {
@@ -47,7 +47,7 @@ void set_train_progress(train::TrainOptions& options) {
       }
     };
   } else {
-    options.progress_interval_s = kLogLineS;
+    options.progress_interval_s = log_every_s;
     options.on_progress = [](const train::Progress& p) {
       if (!p.epoch_done) spdlog::info("{}", progress_text(p));
     };
@@ -58,6 +58,7 @@ namespace {
 
 int run_train(const std::vector<std::string>& args) {
   std::string config_path, run_dir, init_from, trace, resume_from;
+  double progress_every = 30.0;
   std::vector<std::string> overrides;
   bool resume = false, allow_config_change = false;
   ArgParser parser("train", "train the baseline (mean teacher) and measure every epoch's energy");
@@ -74,11 +75,18 @@ int run_train(const std::vector<std::string>& args) {
   parser.option("--init-from", &init_from, "CKPT",
                 "start the student from a safetensors file with the recipe's names (greensed or "
                 "converted checkpoint, or a CRNN state_dict); the teacher is its copy");
+  parser.option("--progress-every", &progress_every, "S",
+                "when stderr is not a terminal (Slurm, nohup, CI), a plain progress line every S "
+                "seconds (default 30)");
   parser.option("--trace", &trace, "FILE",
                 "write one JSON line per training step (batch names, MixUp, crops, schedule, "
                 "loss terms) for scripts/replay_trace_in_torch.py");
   if (!parser.parse(args)) return kExitOk;
   parser.require("--config FILE", !config_path.empty());
+  if (!(progress_every > 0)) {
+    throw core::InputError(fmt::format(
+        "--progress-every {}: expected a number of seconds above 0, e.g. 300", progress_every));
+  }
   const auto loaded = load_config_logged(config_path, overrides);
   const auto& config = loaded.config;
   log_compute_setup(config.run.threads);
@@ -106,7 +114,7 @@ int run_train(const std::vector<std::string>& args) {
   options.stop_requested = &g_stop;
   options.init_from = init_from;
   options.trace_path = trace;
-  set_train_progress(options);
+  set_train_progress(options, progress_every);
   train::TrainResult r;
   try {
     r = train::run_training(config, options);

@@ -1,8 +1,9 @@
 // Which window each energy figure is, and estimates said where users read them (issue 13 item 2
 // and item 5): `greensed normalize` names the window its factor uses (the training call, as the
 // recipe's CodeCarbon training tracker) and prints the sum of the epochs and the whole run beside
-// it; `greensed train`'s summary, `normalize` and `report` mark estimated figures. A tiny
-// 10-epoch run keeps it to seconds.
+// it; `greensed train`'s summary, `normalize` and `report` mark estimated figures; a train whose
+// stderr is not a terminal prints plain progress lines (issue 12). A tiny 10-epoch run keeps it to
+// seconds.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -42,7 +43,10 @@ TEST(EnergyMarks, NormalizeNamesItsWindowAndEveryFigureSaysHowItWasObtained) {
   const std::string g = std::string(GREENSED_BINARY);
   ASSERT_EQ(sh(dir, g + " synth --config " + kConfig + kTiny, "synth.log"), 0)
       << text(dir / "synth.log");
-  ASSERT_EQ(sh(dir, g + " train --config " + kConfig + kTiny + " --run-dir run", "train.log"), 0)
+  ASSERT_EQ(
+      sh(dir, g + " train --config " + kConfig + kTiny + " --run-dir run --progress-every 0.01",
+         "train.log"),
+      0)
       << text(dir / "train.log");
 
   const auto summary = nlohmann::json::parse(text(dir / "run/summary.json"));
@@ -57,6 +61,14 @@ TEST(EnergyMarks, NormalizeNamesItsWindowAndEveryFigureSaysHowItWasObtained) {
     EXPECT_TRUE(label == "none" || label.rfind("ESTIMATE by ", 0) == 0 ||
                 label.rfind("measured by ", 0) == 0)
         << c << ": " << label;
+  }
+  // stderr is a file here (as under Slurm or nohup): plain progress lines, in log.txt too.
+  for (const auto& f : {dir / "train.log", dir / "run/log.txt"}) {
+    const std::string t = text(f);
+    EXPECT_NE(t.find("[train] epoch 1/10 step 1/2 (global 1)"), std::string::npos) << t;
+    EXPECT_NE(t.find(" clips/s  ETA "), std::string::npos) << t;
+    EXPECT_NE(t.find(" kWh so far"), std::string::npos) << t;
+    EXPECT_EQ(t.find('\r'), std::string::npos) << "no terminal redraws in a log file";
   }
   // What will be measured or estimated is said before the first epoch starts.
   const size_t said = text(dir / "train.log").find("what this run's energy figures will be");

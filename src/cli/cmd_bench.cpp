@@ -13,6 +13,7 @@
 
 #include "command.hpp"
 #include "greensed/core/error.hpp"
+#include "greensed/features/cache.hpp"
 #include "greensed/model/complexity.hpp"
 #include "greensed/train/mean_teacher.hpp"
 #include "greensed/train/schedules.hpp"
@@ -60,8 +61,7 @@ int run_bench_step(const std::vector<std::string>& args) {
 
   const auto& net = config.net;
   const int f = config.feats.n_mels;
-  const int t =
-      int(config.data.audio_max_len * config.feats.sample_rate) / config.feats.hop_length + 1;
+  const int t = features::network_input_frames(config);
   const auto composition = core::batch_composition(batch);
   train::MeanTeacher mt(config);
   const int k = mt.student().n_classes(), to = mt.student().frames_out(t);

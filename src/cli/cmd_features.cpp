@@ -127,8 +127,7 @@ std::string format_duration(double s) {
 void dump_clip(const std::string& path, const features::CachedMel& mel,
                features::NormType normtype) {
   std::vector<float> x(mel.values().begin(), mel.values().end());
-  features::amplitude_to_db(x);
-  features::scale_instance(x, 1, normtype);
+  features::network_input(x, 1, normtype);
   const int64_t n_mels = mel.n_mels(), n_frames = mel.n_frames();
   std::vector<float> transposed(x.size());
   for (int64_t m = 0; m < n_mels; ++m) {

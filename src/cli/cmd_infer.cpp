@@ -97,14 +97,10 @@ int run_infer(const std::vector<std::string>& args) {
   const features::CacheSettings settings = features::cache_settings_from(config);
   const features::MelExtractor extractor(settings.mel);
   const int F = settings.mel.n_mels;
-  const int T = int(settings.mel.n_frames(settings.pad_to_samples));
+  const int T = features::network_input_frames(config);
   const int K = net.n_classes(), T_out = net.frames_out(T);
   const auto norm = features::parse_normtype(config.scaler.normtype);
-  metrics::FrameGrid grid;
-  grid.sample_rate = config.feats.sample_rate;
-  grid.hop_length = config.feats.hop_length;
-  grid.net_pooling = config.data.net_subsample;
-  grid.audio_len = config.data.audio_max_len;
+  const metrics::FrameGrid grid = metrics::frame_grid(config);
   const std::vector<std::string> classes(data::kClassNames.begin(), data::kClassNames.end());
   const int windows[1] = {median};
 
@@ -156,8 +152,7 @@ int run_infer(const std::vector<std::string>& args) {
   auto run_batch = [&] {
     if (pending.empty()) return;
     const int B = int(pending.size());
-    features::amplitude_to_db(x);
-    features::scale_instance(x, B, norm);
+    features::network_input(x, B, norm);
     net.forward(x.data(), B, F, T, model::Mode::kEval, nullptr, false);
     for (int b = 0; b < B; ++b) {
       const auto [index, w] = pending[b];

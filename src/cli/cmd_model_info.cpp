@@ -4,6 +4,7 @@
 
 #include "command.hpp"
 #include "greensed/core/error.hpp"
+#include "greensed/features/cache.hpp"
 #include "greensed/model/complexity.hpp"
 
 namespace greensed::cli {
@@ -37,8 +38,7 @@ int run_model_info(const std::vector<std::string>& args) {
   if (!(seconds > 0.0)) {
     throw core::InputError(fmt::format("--seconds: must be positive; found {}", seconds));
   }
-  const int n_frames =
-      model::n_input_frames(seconds, config.feats.sample_rate, config.feats.hop_length);
+  const int n_frames = features::network_input_frames(config, seconds);
   const model::Complexity c = model::complexity(config.net, n_frames, config.feats.n_mels);
 
   fmt::print("CRNN of {}: input {} frames x {} mel bins ({} s at {} Hz, hop {})\n\n",

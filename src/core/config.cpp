@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "greensed/core/error.hpp"
+#include "greensed/core/net_config.hpp"
 
 namespace greensed::core {
 namespace {
@@ -558,14 +559,10 @@ void apply_override(YAML::Node& root, const std::string& text, Origins& origins)
 
 void check_cross_fields(const Config& c, const std::string& origin) {
   const auto fail = [&](const std::string& msg) { throw InputError(origin + ": " + msg); };
-  const size_t n = c.net.nb_filters.size();
-  if (c.net.kernel_size.size() != n || c.net.padding.size() != n || c.net.stride.size() != n ||
-      c.net.pooling.size() != n) {
-    fail(fmt::format(
-        "net.nb_filters, net.kernel_size, net.padding, net.stride and net.pooling must have one "
-        "entry per CNN block; found {}, {}, {}, {} and {} entries",
-        n, c.net.kernel_size.size(), c.net.padding.size(), c.net.stride.size(),
-        c.net.pooling.size()));
+  try {
+    validate_net(c.net, NetUse::kCount);
+  } catch (const InputError& e) {
+    fail(e.what());
   }
   if (c.feats.f_min >= c.feats.f_max) {
     fail(fmt::format("feats.f_min must be below feats.f_max; found f_min {} and f_max {}",

@@ -27,11 +27,15 @@ std::string known_classes_list() {
 }
 
 ManyHotEncoder::ManyHotEncoder(double audio_len, int fs, int frame_hop, int net_pooling)
-    : audio_len_(audio_len), fs_(fs), frame_hop_(frame_hop), net_pooling_(net_pooling) {
+    : grid_{fs, frame_hop, net_pooling, audio_len},
+      audio_len_(audio_len),
+      fs_(fs),
+      frame_hop_(frame_hop),
+      net_pooling_(net_pooling) {
   GREENSED_CHECK(audio_len > 0 && fs > 0 && frame_hop > 0 && net_pooling > 0,
                  "encoder audio_len {} fs {} hop {} pooling {}", audio_len, fs, frame_hop,
                  net_pooling);
-  n_frames_ = int(int(audio_len * fs / frame_hop) / net_pooling);
+  n_frames_ = grid_.n_frames();
 }
 
 // Same operation order as the reference (_time_to_frame): samples, frames, pooled frames.
@@ -49,8 +53,7 @@ int ManyHotEncoder::offset_frame(double t) const {
 }
 
 double ManyHotEncoder::frame_to_time(int frame) const {
-  const double t = double(frame) * net_pooling_ / (double(fs_) / frame_hop_);
-  return std::clamp(t, 0.0, audio_len_);
+  return grid_.frame_to_time(frame);
 }
 
 void ManyHotEncoder::encode_strong(std::span<const Event> events, std::span<float> out) const {

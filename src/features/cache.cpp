@@ -69,6 +69,12 @@ std::string CacheSettings::text() const {
   return fmt::format("{}; pad_to_samples={}", settings_text(mel), pad_to_samples);
 }
 
+int network_input_frames(const core::Config& config, double seconds) {
+  if (seconds <= 0.0) seconds = config.data.audio_max_len;
+  const CacheSettings s = cache_settings_from(config);
+  return int(s.mel.n_frames(int64_t(std::llround(seconds * config.feats.sample_rate))));
+}
+
 CacheSettings cache_settings_from(const core::Config& config) {
   CacheSettings s;
   s.mel = mel_settings_from(config.feats);

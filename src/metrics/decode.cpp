@@ -76,6 +76,15 @@ void decode_impl(std::span<const T> filtered, int n_frames, const std::vector<st
 
 }  // namespace
 
+FrameGrid frame_grid(const core::Config& config) {
+  FrameGrid grid;
+  grid.sample_rate = config.feats.sample_rate;
+  grid.hop_length = config.feats.hop_length;
+  grid.net_pooling = config.data.net_subsample;
+  grid.audio_len = config.data.audio_max_len;
+  return grid;
+}
+
 int FrameGrid::n_frames() const {
   return int(int(audio_len * sample_rate / hop_length) / net_pooling);
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "greensed/core/error.hpp"
+#include "greensed/core/net_config.hpp"
 
 namespace greensed::model {
 
@@ -35,30 +36,9 @@ int64_t Complexity::total_macs() const {
   return cnn_macs() + rnn_macs() + dense_macs + dense_softmax_macs + softmax_macs;
 }
 
-int n_input_frames(double seconds, int sample_rate, int hop_length) {
-  const auto n_samples = static_cast<int64_t>(std::llround(seconds * sample_rate));
-  return static_cast<int>(1 + n_samples / hop_length);
-}
-
 Complexity complexity(const core::NetConfig& net, int n_frames, int n_mels) {
-  if (net.activation != "glu") {
-    throw core::InputError(
-        fmt::format("net.activation: greensed builds the baseline's 'glu' CRNN only; found '{}'",
-                    net.activation));
-  }
-  if (net.rnn_type != "BGRU") {
-    throw core::InputError(fmt::format(
-        "net.rnn_type: greensed builds the baseline's 'BGRU' only; found '{}'", net.rnn_type));
-  }
+  core::validate_net(net, core::NetUse::kCount);
   const size_t n_blocks = net.nb_filters.size();
-  if (n_blocks == 0 || net.kernel_size.size() != n_blocks || net.padding.size() != n_blocks ||
-      net.stride.size() != n_blocks || net.pooling.size() != n_blocks) {
-    throw core::InputError(fmt::format(
-        "net: nb_filters, kernel_size, padding, stride and pooling must have one entry per CNN "
-        "block; found {}, {}, {}, {}, {}",
-        n_blocks, net.kernel_size.size(), net.padding.size(), net.stride.size(),
-        net.pooling.size()));
-  }
 
   Complexity c;
   int channels = net.n_in_channel, t = n_frames, f = n_mels;

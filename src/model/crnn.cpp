@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "greensed/core/error.hpp"
+#include "greensed/core/net_config.hpp"
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/nn/bigru.hpp"
 #include "greensed/nn/conv_block.hpp"
@@ -14,46 +15,6 @@
 #include "greensed/nn/workspace.hpp"
 
 namespace greensed::model {
-namespace {
-
-// The CRNN variants greensed implements: the recipe's defaults for everything but sizes.
-void validate(const core::NetConfig& net) {
-  const auto fail = [](const std::string& key, const std::string& rule, const std::string& found) {
-    throw core::InputError(fmt::format("net.{}: {}; found {}", key, rule, found));
-  };
-  const size_t n = net.nb_filters.size();
-  if (n == 0) fail("nb_filters", "the CRNN needs at least one CNN block", "an empty list");
-  for (size_t i = 0; i < n; ++i) {
-    if (net.kernel_size[i] != 3)
-      fail("kernel_size", "greensed's convolutions are 3x3 (every entry must be 3)",
-           fmt::format("{} at index {}", net.kernel_size[i], i));
-    if (net.padding[i] != 1)
-      fail("padding", "greensed's convolutions use zero padding 1 (every entry must be 1)",
-           fmt::format("{} at index {}", net.padding[i], i));
-    if (net.stride[i] != 1)
-      fail("stride", "greensed's convolutions use stride 1 (every entry must be 1)",
-           fmt::format("{} at index {}", net.stride[i], i));
-    if (net.pooling[i].size() != 2 || net.pooling[i][0] < 1 || net.pooling[i][1] < 1)
-      fail("pooling", "every entry must be a [time, frequency] pair of positive integers",
-           fmt::format("entry {} with {} values", i, net.pooling[i].size()));
-  }
-  if (net.n_in_channel != 1)
-    fail("n_in_channel", "the CRNN takes one log-mel channel (1)",
-         std::to_string(net.n_in_channel));
-  if (net.activation != "glu")
-    fail("activation", "greensed implements the baseline's 'glu'", "'" + net.activation + "'");
-  if (net.rnn_type != "BGRU")
-    fail("rnn_type", "greensed implements the baseline's 'BGRU'", "'" + net.rnn_type + "'");
-  if (!net.attention)
-    fail("attention", "greensed implements the baseline's attention head (True)", "False");
-  if (net.dropout_recurrent != 0.0)
-    fail("dropout_recurrent", "the baseline has no dropout between GRU layers (0)",
-         fmt::format("{}", net.dropout_recurrent));
-  if (!(net.dropout >= 0.0 && net.dropout < 1.0))
-    fail("dropout", "must be in [0, 1)", fmt::format("{}", net.dropout));
-}
-
-}  // namespace
 
 int64_t NamedTensor::numel() const {
   int64_t n = 1;
@@ -64,7 +25,7 @@ int64_t NamedTensor::numel() const {
 class CrnnImpl {
  public:
   explicit CrnnImpl(const core::NetConfig& net) : net_(net) {
-    validate(net);
+    core::validate_net(net);
     const int n_blocks = int(net.nb_filters.size());
     int c_in = net.n_in_channel;
     for (int i = 0; i < n_blocks; ++i) {

@@ -56,8 +56,7 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
     for (int b = 0; b < B; ++b) {
       source.load(paths[first + b], std::span<float>(x.data() + size_t(b) * F * T, size_t(F) * T));
     }
-    features::amplitude_to_db(x);
-    features::scale_instance(x, B, norm);
+    features::network_input(x, B, norm);
     for (int m = 0; m < 2; ++m) {
       model::Crnn& net = m == 0 ? student : teacher;
       auto& out = m == 0 ? student_out : teacher_out;
@@ -77,17 +76,13 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
 metrics::EventTable decode(const std::vector<ClipScores>& scores, int n_frames_out,
                            double threshold, int median_window, const core::Config& config,
                            const std::string& name) {
-  metrics::FrameGrid grid;
-  grid.sample_rate = config.feats.sample_rate;
-  grid.hop_length = config.feats.hop_length;
-  grid.net_pooling = config.data.net_subsample;
-  grid.audio_len = config.data.audio_max_len;
+  const metrics::FrameGrid grid = metrics::frame_grid(config);
   const auto classes = class_names();
   const int K = int(classes.size());
   const int windows[1] = {median_window};
   metrics::EventTable table;
   table.source = name;
-  std::vector<float> tk(size_t(n_frames_out) * K), filtered(tk.size());
+  std::vector<float> tk(size_t(n_frames_out) * K);
   for (const auto& clip : scores) {
     GREENSED_CHECK(clip.strong.size() == tk.size(), "{}: {} scores for [{}, {}]", clip.filename,
                    clip.strong.size(), K, n_frames_out);
@@ -95,10 +90,8 @@ metrics::EventTable decode(const std::vector<ClipScores>& scores, int n_frames_o
       for (int t = 0; t < n_frames_out; ++t)
         tk[size_t(t) * K + k] = clip.strong[size_t(k) * n_frames_out + t];
     }
-    metrics::median_filter(std::span<const float>(tk), std::span<float>(filtered), n_frames_out, K,
-                           windows);
-    metrics::decode_events(std::span<const float>(filtered), n_frames_out, classes, threshold,
-                           clip.filename, grid, table.events);
+    metrics::decode_clip(tk, n_frames_out, classes, windows, threshold, clip.filename, grid,
+                         table.events);
     table.clips.push_back(clip.filename);
   }
   return table;

@@ -61,8 +61,7 @@ TrainingRun::TrainingRun(const core::Config& config, const TrainOptions& options
   require_validation_sets(sets_, config_);
   cache_ = std::make_unique<features::FeatureCache>(config_.features.cache_dir,
                                                     features::cache_settings_from(config_));
-  const auto& settings = cache_->settings();
-  n_frames_ = int(settings.mel.n_frames(settings.pad_to_samples));
+  n_frames_ = features::network_input_frames(config_);
   norm_ = features::parse_normtype(config_.scaler.normtype);
   train_source_ = std::make_unique<CacheFeatureSource>(*cache_, n_frames_, &crop_rng_);
   eval_source_ = std::make_unique<CacheFeatureSource>(*cache_, n_frames_, nullptr);
@@ -136,8 +135,7 @@ void TrainingRun::open_loader() {
   lo.seed = uint64_t(config_.training.seed);
   lo.mixup = data::parse_mixup_mode(config_.training.mixup);
   lo.audio_len = config_.data.audio_max_len;
-  lo.encoder = data::ManyHotEncoder(config_.data.audio_max_len, config_.feats.sample_rate,
-                                    config_.feats.hop_length, config_.data.net_subsample);
+  lo.encoder = data::ManyHotEncoder(metrics::frame_grid(config_));
   loader_ =
       std::make_unique<data::BatchLoader>(sets_.synth_train, sets_.weak_train, sets_.unlabeled,
                                           *train_source_, lo, resuming_ ? &state_.loader : nullptr);

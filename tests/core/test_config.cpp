@@ -114,6 +114,12 @@ TEST(ConfigErrors, InconsistentNetLists) {
       "have one entry per CNN block; found 2, 7, 7, 7 and 7 entries");
 }
 
+TEST(ConfigErrors, NetIsValidatedAtLoadWithTheModelsWording) {
+  EXPECT_EQ(error_of("net:\n  kernel_size: [3, 3, 5, 3, 3, 3, 3]\n"),
+            "my.yaml: net.kernel_size: greensed's convolutions are 3x3 (every entry must be 3); "
+            "found 5 at index 2");
+}
+
 TEST(ConfigErrors, SyntaxError) {
   EXPECT_EQ(error_of("training:\n  batch_size: [12, 12\n"),
             "my.yaml:3:1: not valid YAML: end of sequence flow not found");

@@ -223,5 +223,14 @@ TEST_F(Cache, BadAudioLeavesCacheUnchanged) {
   EXPECT_EQ(cache.n_computed(), 0);
 }
 
+TEST(NetworkInputFrames, OneFormulaForEveryClipLength) {
+  core::Config config;
+  EXPECT_EQ(network_input_frames(config), 626);  // data.audio_max_len 10 s at 16 kHz, hop 256
+  EXPECT_EQ(network_input_frames(config, 1.0), 63);
+  config.data.audio_max_len = 5.0;
+  config.feats.hop_length = 128;
+  EXPECT_EQ(network_input_frames(config), 626);
+}
+
 }  // namespace
 }  // namespace greensed::features

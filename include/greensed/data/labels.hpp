@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "greensed/data/tables.hpp"
+#include "greensed/metrics/decode.hpp"
 
 namespace greensed::data {
 
@@ -33,6 +34,8 @@ class ManyHotEncoder {
  public:
   explicit ManyHotEncoder(double audio_len = 10.0, int fs = 16000, int frame_hop = 256,
                           int net_pooling = 4);
+  explicit ManyHotEncoder(const metrics::FrameGrid& grid)
+      : ManyHotEncoder(grid.audio_len, grid.sample_rate, grid.hop_length, grid.net_pooling) {}
 
   int n_frames() const { return n_frames_; }
   double frame_seconds() const { return double(frame_hop_) * net_pooling_ / fs_; }  // 0.064 s
@@ -47,6 +50,7 @@ class ManyHotEncoder {
   static void encode_weak(uint32_t labels, std::span<float> out);
 
  private:
+  metrics::FrameGrid grid_;  // n_frames and frame_to_time (one formula for labels and decoding)
   double audio_len_;
   int fs_, frame_hop_, net_pooling_, n_frames_;
 };

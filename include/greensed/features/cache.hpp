@@ -46,6 +46,10 @@ struct CacheSettings {
 
 CacheSettings cache_settings_from(const core::Config& config);
 
+// THE network input length in frames of `seconds` of audio (default data.audio_max_len) at the
+// config's sample rate and hop: MelSettings::n_frames (1 + samples / hop, 626 for 10 s).
+int network_input_frames(const core::Config& config, double seconds = 0.0);
+
 // A clip's linear mel, [F, T] row-major float32. Either a read-only memory map of the cache file or
 // an owned buffer; cheap to copy (shared ownership).
 class CachedMel {

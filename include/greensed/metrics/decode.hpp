@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "greensed/core/config.hpp"
 #include "greensed/metrics/events.hpp"
 #include "greensed/metrics/scores.hpp"
 
@@ -30,6 +31,10 @@ struct FrameGrid {
   // ManyHotEncoder._frame_to_time: clip((frame * net_pooling) / (fs / hop), 0, audio_len).
   double frame_to_time(long frame) const;
 };
+
+// THE frame grid of a config (feats.sample_rate, feats.hop_length, data.net_subsample,
+// data.audio_max_len): the labels' encoder, training's validation and test, and `greensed infer`.
+FrameGrid frame_grid(const core::Config& config);
 
 // scipy.ndimage.median_filter(x, size=(w, 1), mode='reflect') on [T, K]: output t of class k is
 // element rank w/2 (0-based) of the sorted inputs t - w/2 ... t - w/2 + w - 1 (the upper median

@@ -63,8 +63,7 @@ inline constexpr int kRnnLayers = 2;
 // list lengths that differ) or when the input pools down to nothing.
 Complexity complexity(const core::NetConfig& net, int n_frames, int n_mels);
 
-// Frames of the log-mel input for `seconds` of audio: 1 + floor(seconds · fs / hop) (626 for 10 s).
-int n_input_frames(double seconds, int sample_rate, int hop_length);
+// The input frames of a clip length: features::network_input_frames.
 
 // The per-block table `greensed model-info` prints (plain text, one row per part, totals last).
 std::string complexity_table(const Complexity& c);

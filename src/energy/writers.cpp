@@ -542,12 +542,12 @@ namespace {
 // The selected channels behind a component of the run report (RAM: the model when it is the
 // method, else the measured DRAM).
 bool selected_estimated(const Meter& meter, Component c, std::string* how) {
-  const WindowReport r = meter.run_report();
+  const std::string ram_method = meter.method(Component::kRam);
   bool estimated = false;
   for (const auto& i : meter.channels()) {
     const bool match = c == Component::kRam
-                           ? (r.ram_method == "rapl-dram" ? i.component == Component::kDram
-                                                          : i.component == Component::kRam)
+                           ? (ram_method == "rapl-dram" ? i.component == Component::kDram
+                                                        : i.component == Component::kRam)
                            : i.component == c;
     if (match && i.role == Role::kSelected) {
       estimated |= i.estimated;
@@ -557,20 +557,6 @@ bool selected_estimated(const Meter& meter, Component c, std::string* how) {
   return estimated;
 }
 
-std::string run_method(const WindowReport& r, Component c) {
-  switch (c) {
-    case Component::kCpu:
-      return r.cpu_method;
-    case Component::kDram:
-      return r.dram_method;
-    case Component::kRam:
-      return r.ram_method;
-    case Component::kGpu:
-      return r.gpu_method;
-  }
-  return "none";
-}
-
 }  // namespace
 
 bool component_estimated(const Meter& meter, Component c) {
@@ -578,7 +564,7 @@ bool component_estimated(const Meter& meter, Component c) {
 }
 
 std::string method_label(const Meter& meter, Component c, std::string* how) {
-  const std::string method = run_method(meter.run_report(), c);
+  const std::string method = meter.method(c);
   if (method.empty() || method == "none") return "none";
   return fmt::format("{} {}", selected_estimated(meter, c, how) ? "ESTIMATE by" : "measured by",
                      method);

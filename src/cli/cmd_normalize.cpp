@@ -9,6 +9,7 @@
 #include "command.hpp"
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/core/text.hpp"
 #include "greensed/energy/writers.hpp"
 #include "greensed/report/epochs.hpp"
 #include "greensed/report/normalize.hpp"
@@ -20,10 +21,10 @@ namespace {
 
 // Sum of `energy_consumed` (kWh) over the rows of a CodeCarbon emissions.csv.
 double emissions_csv_kwh(const std::string& path) {
-  std::istringstream in(core::read_file(path));
-  std::string line;
-  std::getline(in, line);
-  const std::vector<std::string> header = energy::split_csv_line(line);
+  const std::string text = core::read_file(path);
+  const std::vector<std::string_view> lines = core::split_lines(text);
+  if (lines.empty()) throw core::InputError(fmt::format("{}: empty file", path));
+  const std::vector<std::string> header = energy::split_csv_line(std::string(lines[0]));
   size_t col = header.size();
   for (size_t i = 0; i < header.size(); ++i) {
     if (header[i] == "energy_consumed") col = i;
@@ -33,11 +34,10 @@ double emissions_csv_kwh(const std::string& path) {
         "{}:1: no 'energy_consumed' column (is this a CodeCarbon emissions.csv?)", path));
   }
   double sum = 0;
-  int line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const std::vector<std::string> fields = energy::split_csv_line(line);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const int line_no = int(i) + 1;
+    if (lines[i].empty()) continue;
+    const std::vector<std::string> fields = energy::split_csv_line(std::string(lines[i]));
     try {
       sum += std::stod(fields.at(col));
     } catch (const std::exception&) {

@@ -9,6 +9,7 @@
 
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/core/text.hpp"
 
 namespace greensed::report {
 namespace {
@@ -112,11 +113,10 @@ std::vector<EpochRecord> read_epochs(const std::string& path) {
 }
 
 std::vector<EpochRecord> parse_epochs(const std::string& text, const std::string& path) {
-  std::istringstream in(text);
-  std::string line;
-  if (!std::getline(in, line))
+  const std::vector<std::string_view> lines = core::split_lines(text);
+  if (lines.empty())
     throw core::InputError(fmt::format("{}: empty file (expected an epochs.csv header)", path));
-  const auto header = split(line, ',');
+  const auto header = split(std::string(lines[0]), ',');
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < header.size(); ++i) index[header[i]] = i;
   for (const char* required : {"epoch", "kwh_cumulative"}) {
@@ -126,7 +126,9 @@ std::vector<EpochRecord> parse_epochs(const std::string& text, const std::string
     }
   }
   std::vector<EpochRecord> rows;
-  for (int line_no = 2; std::getline(in, line); ++line_no) {
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const int line_no = int(i) + 1;
+    const std::string line(lines[i]);
     if (line.empty()) continue;
     const auto fields = split(line, ',');
     if (fields.size() != header.size()) {

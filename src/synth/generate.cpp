@@ -302,7 +302,8 @@ void write_wav_16bit(const std::string& path, const std::vector<float>& mono, in
       x[2 * i + 1] = i >= delay ? 0.84f * mono[i - delay] : 0.0f;
     }
   }
-  const std::string tmp = path + ".tmp";
+  // core/fs's temporary-name form: a killed synth's leftovers are recognised as orphans.
+  const std::string tmp = core::temp_name_for(path);
   SF_INFO info{};
   info.samplerate = kSampleRate;
   info.channels = channels;
@@ -327,12 +328,12 @@ void prepare_folder(const std::string& folder, const std::string& what) {
   fs::create_directories(folder, ec);
   if (ec) throw core::InputError(fmt::format("{}: cannot create ({})", folder, ec.message()));
   const bool ours = fs::exists(fs::path(folder) / kMarker);
+  // Half-written clips of a killed synth (write_clip's temporary names), whoever made the folder.
+  core::remove_orphan_temp_files(folder, /*recursive=*/false);
   std::vector<fs::path> audio;
   for (const auto& e : fs::directory_iterator(folder)) {
     std::error_code status_ec;
-    if (e.is_regular_file(status_ec) &&
-        (::greensed::audio::has_audio_extension(e.path().string()) ||
-         e.path().extension() == ".tmp")) {
+    if (e.is_regular_file(status_ec) && ::greensed::audio::has_audio_extension(e.path().string())) {
       audio.push_back(e.path());
     }
   }

@@ -20,10 +20,16 @@ void Adam::step(std::span<float> params, std::span<const float> grads, double lr
   state_.step += 1;
   const double bc1 = 1.0 - std::pow(beta1_, double(state_.step));
   const double bc2 = 1.0 - std::pow(beta2_, double(state_.step));
-  // The same float operations as PyTorch's single-tensor Adam (1.13): step_size = lr / bc1,
-  // denom = √v / √bc2 + eps.
+  // The same float operations as PyTorch 1.13's single-tensor Adam on the CPU, rounding for
+  // rounding: the Python-side constants are computed in double and rounded once (1 - beta2 is
+  // 0.001f there, while 1.0f - 0.999f is 0.00099998713f: a 1.3e-5 relative bias on every v
+  // update), exp_avg.mul_(b1).add_(g, alpha=1-b1) is one fused multiply-add (ATen's vectorised
+  // add), addcmul is v*b2 + ((1-b2)*g)*g, denom = sqrt(v) / sqrt(bc2) + eps, and addcdiv is
+  // p + (-step_size * m) / denom. optim.cpp is compiled without fp contraction so nothing else
+  // fuses.
   const float b1 = float(beta1_), b2 = float(beta2_);
-  const float step_size = float(lr / bc1);
+  const float one_minus_b1 = float(1.0 - beta1_), one_minus_b2 = float(1.0 - beta2_);
+  const float neg_step_size = float(-(lr / bc1));
   const float sqrt_bc2 = float(std::sqrt(bc2));
   const float eps = float(eps_);
   float* m = state_.m.data();
@@ -31,18 +37,22 @@ void Adam::step(std::span<float> params, std::span<const float> grads, double lr
   const size_t n = params.size();
   for (size_t i = 0; i < n; ++i) {
     const float g = grads[i];
-    m[i] = m[i] * b1 + (1.0f - b1) * g;
-    v[i] = v[i] * b2 + (1.0f - b2) * g * g;
+    m[i] = std::fma(g, one_minus_b1, m[i] * b1);
+    v[i] = v[i] * b2 + one_minus_b2 * g * g;
     const float denom = std::sqrt(v[i]) / sqrt_bc2 + eps;
-    params[i] += -step_size * (m[i] / denom);
+    params[i] = params[i] + neg_step_size * m[i] / denom;
   }
 }
 
 void ema_update(std::span<float> teacher, std::span<const float> student, double alpha) {
   GREENSED_CHECK(teacher.size() == student.size(), "EMA over {} vs {} values", teacher.size(),
                  student.size());
+  // As the recipe's teacher.mul_(alpha).add_(student, alpha=1 - alpha): both constants rounded
+  // once from double, the add one fused multiply-add (ATen's vectorised add).
   const float a = float(alpha), one_minus = float(1.0 - alpha);
-  for (size_t i = 0; i < teacher.size(); ++i) teacher[i] = a * teacher[i] + one_minus * student[i];
+  for (size_t i = 0; i < teacher.size(); ++i) {
+    teacher[i] = std::fma(student[i], one_minus, teacher[i] * a);
+  }
 }
 
 }  // namespace greensed::nn

@@ -2,7 +2,8 @@
 # Installs every Debian package greensed needs (idempotent, non-interactive) and builds the Release
 # binary build/greensed. Options:
 #   --python     also install Debian's python3-numpy and python3-torch (only the fixture and
-#                comparison scripts under scripts/ need them; the product and the tests do not)
+#                comparison scripts under scripts/ need them; the product and the tests do not:
+#                the tests use python3's standard library only)
 #   --portable   build for any x86-64-v2 CPU instead of this machine's vector units
 #   --no-build   install packages only
 #   --slurm      also install Debian's slurm-wlm and munge, for the one-node cluster of
@@ -13,7 +14,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config git
   libopenblas-dev libfftw3-dev libsndfile1-dev libsoxr-dev libeigen3-dev
   libyaml-cpp-dev libspdlog-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang-format)
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  python3)  # the standard library only: the per-epoch windows test runs a python3 script
 build=1
 cmake_flags=()
 for arg in "$@"; do

@@ -23,6 +23,11 @@ when |greensed − torch| ≤ 1e-6. With dropout on (net.dropout > 0) the two si
 dropout masks, so the losses are not expected to agree step by step: the replay then only reports
 (exit 0) and the F1 columns are the comparison. Exit 1 when a dropout-off replay fails the bound.
 
+With --float64 PyTorch computes in double (models, Adam state, losses; the traced float32 inputs
+cast once after MixUp) and writes replay/steps_float64.csv / epochs_float64.csv: the float32 replay
+against the float64 one tells a formula difference (greensed far from both) from float32 rounding
+amplified by training (greensed and PyTorch-float32 equally far from PyTorch-float64).
+
 Writes RUN_DIR/replay/steps.csv (every step's terms on both sides) and RUN_DIR/replay/epochs.csv.
 Debian's python3 with torch 1.13, numpy and python3-yaml.
 """
@@ -145,6 +150,7 @@ class Replay:
             state = {k[len(prefix):]: torch.from_numpy(v) for k, v in tensors.items()
                      if k.startswith(prefix)}
             model.load_state_dict(state, strict=True)
+            model.to(args.dtype)
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.adam = torch.optim.Adam(self.student.parameters(), lr=self.cfg["opt"]["lr"],
@@ -175,7 +181,8 @@ class Replay:
             xw, yw = mix(xw, yw, rec["mixup"]["weak"])
             xs, ys = mix(xs, ys, rec["mixup"]["strong"])
         x = torch.from_numpy(np.concatenate([xs, xw, xu]))
-        return x, torch.from_numpy(ys), torch.from_numpy(yw)
+        dt = self.args.dtype  # float64: the same float32 inputs, PyTorch's arithmetic in double
+        return x.to(dt), torch.from_numpy(ys).to(dt), torch.from_numpy(yw).to(dt)
 
     def step(self, rec):
         x, ys, yw = self.batch(rec)
@@ -221,7 +228,7 @@ class Replay:
         names = [n for n, n_events in clips.items() if n_events]  # the recipe's dropna
         x = np.stack([self.cache.mel(os.path.join(d["synth_val_folder"], n), 0, self.n_frames)
                       for n in names])
-        x = network_input(torch.from_numpy(x), self.cfg["scaler"]["normtype"])
+        x = network_input(torch.from_numpy(x).to(self.args.dtype), self.cfg["scaler"]["normtype"])
         out_dir = os.path.join(self.run_dir, "replay")
         f1 = {}
         for who, model in (("student", self.student), ("teacher", self.teacher)):
@@ -276,7 +283,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0, help="torch's seed (its dropout masks)")
     ap.add_argument("--steps", type=int, default=0, help="replay only the first N steps (0: all)")
+    ap.add_argument("--float64", action="store_true",
+                    help="PyTorch's arithmetic in float64 (the traced float32 inputs cast once): "
+                    "tells float32 rounding drift from a formula difference; writes "
+                    "replay/steps_float64.csv and replay/epochs_float64.csv")
     args = ap.parse_args()
+    args.dtype = torch.float64 if args.float64 else torch.float32
+    suffix = "_float64" if args.float64 else ""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     trace = args.trace or os.path.join(args.run_dir, "trace.jsonl")
@@ -290,10 +303,10 @@ def main():
     lockstep = replay.dropout == 0.0
     os.makedirs(os.path.join(args.run_dir, "replay"), exist_ok=True)
     g_f1 = greensed_f1(args.run_dir)
-    steps_csv = open(os.path.join(args.run_dir, "replay/steps.csv"), "w")
+    steps_csv = open(os.path.join(args.run_dir, f"replay/steps{suffix}.csv"), "w")
     steps_csv.write("epoch,step," + ",".join(f"greensed_{k},torch_{k}" for k in
                                              TERMS + ["teacher_strong", "teacher_weak"]) + "\n")
-    epochs_csv = open(os.path.join(args.run_dir, "replay/epochs.csv"), "w")
+    epochs_csv = open(os.path.join(args.run_dir, f"replay/epochs{suffix}.csv"), "w")
     epochs_csv.write("epoch,steps," + ",".join(f"worst_rel_{k}" for k in TERMS) +
                      ",failures,torch_f1_student,torch_f1_teacher,greensed_f1_student,"
                      "greensed_f1_teacher\n")
@@ -308,6 +321,7 @@ def main():
         steps_csv.write(f"{rec['epoch']},{rec['step']}," + ",".join(
             f"{g.get(k, float('nan'))!r},{got[k]!r}" for k in
             TERMS + ["teacher_strong", "teacher_weak"]) + "\n")
+        steps_csv.flush()
         if i == 0 or records[i - 1]["epoch"] != rec["epoch"]:
             worst, failures, n_steps = {k: 0.0 for k in TERMS}, [], 0
         n_steps += 1

@@ -71,7 +71,7 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   dropped_ = train && dropout_ > 0.0f && rng != nullptr;
   const bool store_xhat = keep && !recomputes_xhat();
   const bool two_pass = conv_buf == nullptr;
-  GREENSED_CHECK(!two_pass || recomputes_xhat(),
+  GREENSED_CHECK(!two_pass || recomputes_xhat() || !train,
                  "conv block forward without a buffer for its conv outputs");
   float* y = conv_buf;
   xhat_ = store_xhat ? conv_buf : nullptr;
@@ -84,7 +84,10 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   }
   mean_.resize(c_out_);
   inv_std_.resize(c_out_);
-  scratch.reserve(scratch_floats(t, f));
+  // Eval mode convolves inside the fused pass, one item at a time (no batch-sized round trip of
+  // the conv outputs through memory): im2col, later the linear map | conv output | BN output.
+  const int64_t eval_floats = std::max(n_col, item) + 2 * item;
+  scratch.reserve(train ? scratch_floats(t, f) : std::max(scratch_floats(t, f), eval_floats));
   const int n_threads = scratch.n_threads();
   const float* w = store.value(conv_w_);
   const float* bias = store.value(conv_b_);
@@ -92,9 +95,9 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   // 1. Convolution per item, items handed out dynamically (a thread preempted on a shared machine
   // does not hold the other up); channel moments per item, summed in item order below, so the
   // result does not depend on the schedule or the thread count.
-  // Two passes in eval mode need no moments: the fused pass convolves.
+  // Eval mode needs no moments: the fused pass convolves.
   item_sums_.assign(size_t(b) * 2 * c_out_, 0.0);
-  if (!two_pass || train) {
+  if (train) {
     parallel_for(b, n_threads, [&](int64_t item_index, int th) {
       const int bi = int(item_index);
       float* col = scratch.get(th);
@@ -139,7 +142,14 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
     float* xbn = scratch.get(th);
     float* lin = xbn + item;
     float* yb = nullptr;
-    if (two_pass) {
+    if (!train) {
+      // Same kernel, input and weights as the batched pass: the same values.
+      float* col = xbn;
+      lin = col;
+      yb = col + std::max(n_col, item);
+      xbn = yb + item;
+      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
+    } else if (two_pass) {
       // The conv output again (same kernel, input and weights: the moments' values), im2col in
       // the linear map's area before the map is formed.
       yb = xbn + 2 * item + bits_floats;

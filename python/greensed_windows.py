@@ -12,7 +12,7 @@
 
 `greensed energy` runs the command with GREENSED_WINDOWS set to a FIFO it reads, and puts this
 module on PYTHONPATH (a copy compiled into greensed, so the two always match). Each open and close
-is one line on the FIFO; greensed reads the meter when the line arrives, so a window's energy is
+is one line on the FIFO ("begin epoch 3", "end epoch 3"); greensed reads the meter when the line arrives, so a window's energy is
 what the meter counted between its two readings. The windows and the time outside them are
 differences of the same integer µJ accumulators: they add up to the run total exactly
 (DIR/energy_windows.csv, DIR/energy_meta.json "epoch_accounting"). A window still open when the
@@ -28,7 +28,6 @@ Standard library only.
 """
 
 import contextlib
-import json
 import os
 import sys
 
@@ -62,17 +61,14 @@ def _fd():
 
 
 def _send(op, name, index):
-    if not isinstance(name, str) or not name or "\n" in name:
-        raise ValueError(f"greensed_windows: a window name is a non-empty one-line string, not {name!r}")
+    if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+        raise ValueError(f"greensed_windows: a window kind is one word, not {name!r}")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
         raise ValueError(f"greensed_windows: a window index is an int, not {index!r}")
     fd = _fd()
     if fd is None:
         return
-    message = {"op": op, "name": name, "pid": os.getpid()}
-    if index is not None:
-        message["index"] = index
-    line = (json.dumps(message) + "\n").encode("utf-8")
+    line = f"{op} {name}{'' if index is None else f' {index}'}\n".encode("utf-8")
     if len(line) > 4096:
         raise ValueError("greensed_windows: window name too long (one message must fit PIPE_BUF)")
     os.write(fd, line)
@@ -80,12 +76,12 @@ def _send(op, name, index):
 
 def open_window(name, index=None):
     """Opens window `name` (an "epoch" window takes the epoch number as `index`)."""
-    _send("open", name, index)
+    _send("begin", name, index)
 
 
 def close_window(name, index=None):
     """Closes the innermost open window `name` (with this `index` when given)."""
-    _send("close", name, index)
+    _send("end", name, index)
 
 
 @contextlib.contextmanager

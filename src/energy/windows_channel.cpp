@@ -14,11 +14,11 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/core/text.hpp"
 #include "greensed/energy/meter.hpp"
 
 namespace greensed::energy {
@@ -157,33 +157,40 @@ WindowChannelStats WindowChannel::stats() const {
 void WindowChannel::handle_line(Meter& meter, const std::string& line) {
   std::lock_guard lock(impl_->mutex);
   ++impl_->stats.lines;
-  if (line.empty()) return;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const std::exception&) {
-    return impl_->reject(line, "not a JSON object");
+  const std::string_view text = core::trim(line);
+  if (text.empty()) return;
+  // "begin <kind> [<index>]" or "end <kind> [<index>]", separated by spaces or tabs.
+  std::vector<std::string> words;
+  for (size_t i = 0; i < text.size();) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ' && text[j] != '\t') ++j;
+    if (j > i) words.emplace_back(text.substr(i, j - i));
+    i = j;
   }
-  if (!j.is_object()) return impl_->reject(line, "not a JSON object");
-  const auto op = j.find("op");
-  const auto name = j.find("name");
-  const auto index = j.find("index");
-  if (op == j.end() || !op->is_string() || (*op != "open" && *op != "close")) {
-    return impl_->reject(line, "\"op\" must be \"open\" or \"close\"");
+  if (words.size() < 2 || words.size() > 3 || (words[0] != "begin" && words[0] != "end")) {
+    return impl_->reject(line, "expected 'begin <kind> [<index>]' or 'end <kind> [<index>]'");
   }
-  if (name == j.end() || !name->is_string() || name->get<std::string>().empty()) {
-    return impl_->reject(line, "\"name\" must be a non-empty string");
+  int64_t index_value = -1;
+  if (words.size() == 3) {
+    size_t used = 0;
+    try {
+      index_value = std::stoll(words[2], &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != words[2].size() || index_value < 0) {
+      return impl_->reject(line, "the index must be a whole number >= 0");
+    }
   }
-  if (index != j.end() && !index->is_number_integer()) {
-    return impl_->reject(line, "\"index\" must be an integer");
-  }
-  const std::string n = name->get<std::string>();
+  const bool open = words[0] == "begin";
+  const std::string& n = words[1];
   if (n == "run") return impl_->reject(line, "\"run\" is the meter's own window");
-  const int k =
-      index == j.end() ? -1 : int(std::clamp<int64_t>(index->get<int64_t>(), -1, 1 << 30));
-  if (*op == "open") {
+  const int k = int(std::min<int64_t>(index_value, 1 << 30));
+  if (open) {
     if (n == "epoch" && k < 0) {
-      return impl_->reject(line, "an epoch window needs its \"index\" (the epoch number, >= 0)");
+      return impl_->reject(line,
+                           "an epoch window needs its index (the epoch number): 'begin epoch 1'");
     }
     if (k >= 0 && meter.find_open(n, k) >= 0) {
       return impl_->reject(line, fmt::format("window '{}' {} is already open", n, k));

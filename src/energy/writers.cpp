@@ -566,8 +566,11 @@ bool component_estimated(const Meter& meter, Component c) {
 std::string method_label(const Meter& meter, Component c, std::string* how) {
   const std::string method = meter.method(c);
   if (method.empty() || method == "none") return "none";
-  return fmt::format("{} {}", selected_estimated(meter, c, how) ? "ESTIMATE by" : "measured by",
-                     method);
+  const bool estimated = selected_estimated(meter, c, how);
+  // The CPU-load model says in every summary that it is the whole machine's load.
+  const bool machine_load = estimated && method.find("cpu-load") != std::string::npos;
+  return fmt::format("{} {}{}", estimated ? "ESTIMATE by" : "measured by", method,
+                     machine_load ? " (whole-machine CPU load)" : "");
 }
 
 std::string summary_text(const Meter& meter) {

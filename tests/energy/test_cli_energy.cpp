@@ -256,18 +256,32 @@ TEST(EnergyCli, MalformedWindowLinesAreReportedAndIgnored) {
   put(rig.dir / "bad.py",
       "import os\n"
       "fd = os.open(os.environ['GREENSED_WINDOWS'], os.O_WRONLY)\n"
-      "os.write(fd, b'not json\\n')\n"
-      "os.write(fd, b'{\"op\": \"close\", \"name\": \"epoch\", \"index\": 9}\\n')\n"
-      "os.write(fd, b'{\"op\": \"open\", \"name\": \"epoch\"}\\n')\n"
-      "os.write(fd, b'{\"op\": \"open\", \"name\": \"epoch\", \"index\": 1}\\n')\n"
-      "os.write(fd, b'{\"op\": \"open\", \"name\": \"epoch\", \"index\": 1}\\n')\n"
-      "os.write(fd, b'{\"op\": \"close\", \"name\": \"epoch\", \"index\": 1}\\n')\n"
-      "os.write(fd, b'{\"op\": \"open\", \"name\": \"half')\n");
+      "os.write(fd, b'start epoch 1\\n')\n"
+      "os.write(fd, b'end epoch 9\\n')\n"
+      "os.write(fd, b'begin epoch\\n')\n"
+      "os.write(fd, b'begin epoch 1\\n')\n"
+      "os.write(fd, b'begin epoch 1\\n')\n"
+      "os.write(fd, b'end epoch 1\\n')\n"
+      "os.write(fd, b'begin half')\n");
+  // A shell child writes the same lines with echo.
+  put(rig.dir / "train.sh",
+      "echo \"begin epoch 1\" > \"$GREENSED_WINDOWS\"\n"
+      "echo \"begin validation 1\" > \"$GREENSED_WINDOWS\"\n"
+      "echo \"end validation 1\" > \"$GREENSED_WINDOWS\"\n"
+      "echo \"end epoch 1\" > \"$GREENSED_WINDOWS\"\n");
+  ASSERT_EQ(rig.run("-- sh " + (rig.dir / "train.sh")), 0) << rig.err();
+  const auto shell = rig.meta();
+  EXPECT_EQ(shell["command_windows"]["opened"], 2);
+  EXPECT_EQ(shell["command_windows"]["closed"], 2);
+  EXPECT_EQ(shell["command_windows"]["rejected"], 0);
+  const std::string csv = core::read_file(rig.out + "/energy_windows.csv");
+  EXPECT_NE(csv.find(",validation,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",epoch,epoch,1,run,"), std::string::npos) << csv;
   ASSERT_EQ(rig.run("-- python3 " + (rig.dir / "bad.py")), 0) << rig.err();
   const std::string err = rig.err();
   for (const char* why :
-       {"line 1: not a JSON object", "line 2: no open window 'epoch' 9",
-        "line 3: an epoch window needs its \"index\"", "line 5: window 'epoch' 1 is already open",
+       {"line 1: expected 'begin <kind> [<index>]'", "line 2: no open window 'epoch' 9",
+        "line 3: an epoch window needs its index", "line 5: window 'epoch' 1 is already open",
         "line 7: cut short: no newline"}) {
     EXPECT_NE(err.find(why), std::string::npos) << why << "\n" << err;
   }

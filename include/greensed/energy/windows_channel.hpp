@@ -1,16 +1,17 @@
 // Windows opened and closed by the metered command itself (`greensed energy -- CMD`, spec
-// energy.md §7): the command finds a FIFO in its GREENSED_WINDOWS environment variable and writes
-// one JSON line per open or close (python/greensed_windows.py does it for Python scripts); a
-// reader thread turns each line into Meter::begin / Meter::end at the moment it arrives. The
-// windows are differences of the meter's accumulators like every other window, so the epochs and
-// the time outside them add up to the run total exactly.
+// energy.md §7): the command (and its children) find a FIFO in GREENSED_WINDOWS and write one line
+// per begin or end (python/greensed_windows.py does it for Python; a shell child can
+// `echo "begin epoch 1" > "$GREENSED_WINDOWS"`); a reader thread turns each line into
+// Meter::begin / Meter::end when it arrives. The windows are differences of the meter's
+// accumulators like every other window, so the epochs and the time outside them add up to the run
+// total exactly.
 //
 // Protocol, one line each, at most 4096 bytes (PIPE_BUF: a line from any process arrives whole):
-//   {"op": "open",  "name": "epoch", "index": 1}     an epoch window needs its index
-//   {"op": "close", "name": "epoch", "index": 1}     closes the innermost open one with that name
-// Any other name is a window of its own kind (index optional). A malformed or impossible line
-// (not JSON, unknown op, closing a window that is not open, opening one twice) is reported and
-// ignored; it never stops the meter or the command.
+//   begin <kind> [<index>]     e.g. "begin epoch 3", "begin validation 3" (kinds are free words;
+//   end <kind> [<index>]       windows nest); "epoch" needs its index (the epoch number).
+// `end` closes the innermost open window of that kind (and index when given). A malformed or
+// impossible line (unknown verb, ending a window that is not open, beginning one twice) is
+// reported and ignored; it never stops the meter or the command.
 #pragma once
 
 #include <memory>

@@ -15,6 +15,7 @@
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/kernels/glu.hpp"
 #include "greensed/kernels/gru.hpp"
+#include "greensed/kernels/winograd.hpp"
 
 namespace greensed::kernels {
 namespace {
@@ -47,6 +48,29 @@ void BM_ConvForward(benchmark::State& state) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_ConvForward)->DenseRange(0, 6)->Unit(benchmark::kMillisecond);
+
+// Winograd F(2×2, 3×3) on the blocks with C_in ≥ 32, the weight transform included (it runs once
+// per forward call of a block, not per item). FLOP/s counts the direct convolution's FLOPs, so it
+// compares with BM_ConvForward as a speed.
+void BM_ConvForwardWinograd(benchmark::State& state) {
+  const auto* s = kBlocks[state.range(0)];
+  const int c_in = s[0], c_out = s[1], t = s[2], f = s[3];
+  const auto x = random_vector(size_t(c_in) * t * f, 1),
+             w = random_vector(size_t(c_out) * c_in * 9, 2);
+  const auto b = random_vector(c_out, 3);
+  std::vector<float> u(winograd_weight_floats(c_in, c_out)),
+      scratch(winograd_scratch_floats(c_in, c_out, t, f)), y(size_t(c_out) * t * f);
+  BlasSingleThreadScope blas;
+  winograd_transform_weights(w.data(), c_in, c_out, u.data());
+  for (auto _ : state) {
+    conv3x3_winograd_forward(x.data(), u.data(), b.data(), c_in, c_out, t, f, scratch.data(),
+                             y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * c_out * c_in * 9.0 * t * f,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ConvForwardWinograd)->DenseRange(1, 6)->Unit(benchmark::kMillisecond);
 
 void BM_ConvBackward(benchmark::State& state) {
   const auto* s = kBlocks[state.range(0)];

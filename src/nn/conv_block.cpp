@@ -11,6 +11,7 @@
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/kernels/glu.hpp"
 #include "greensed/kernels/math.hpp"
+#include "greensed/kernels/winograd.hpp"
 #include "greensed/nn/parallel.hpp"
 
 namespace greensed::nn {
@@ -43,7 +44,8 @@ ConvBlock::ConvBlock(ParameterStore& store, const std::string& prefix, int index
 
 int64_t ConvBlock::scratch_floats(int t, int f) const {
   const int64_t tf = int64_t(t) * f;
-  const int64_t item = int64_t(c_out_) * tf, col = int64_t(c_in_) * 9 * tf;
+  const int64_t item = int64_t(c_out_) * tf;
+  const int64_t col = std::max(int64_t(c_in_) * 9 * tf, conv_scratch_floats(t, f));
   const int64_t bits = 2 * kernels::dropout_words(item);  // uint64 words as float pairs
   const int64_t xr = recomputes_xhat() ? item : 0;        // the recomputed conv output / xhat
   // Forward: im2col and (two passes) the conv output (conv pass); BN output, linear map (doubling
@@ -51,6 +53,25 @@ int64_t ConvBlock::scratch_floats(int t, int f) const {
   // (fused pass). Backward: BN output, linear map (again doubling as im2col) and xhat (phase 1);
   // im2col and xhat (phase 2).
   return std::max({col + xr, 2 * item + bits + xr});
+}
+
+int64_t ConvBlock::conv_scratch_floats(int t, int f) const {
+  const int64_t col = int64_t(c_in_) * 9 * t * f;
+  const int64_t fwd = kernels::conv3x3_use_winograd(c_in_, c_out_, t, f)
+                          ? kernels::winograd_scratch_floats(c_in_, c_out_, t, f)
+                          : col;
+  const int64_t bwd = kernels::conv3x3_use_winograd(c_out_, c_in_, t, f)
+                          ? kernels::winograd_scratch_floats(c_out_, c_in_, t, f)
+                          : col;
+  return std::max(fwd, bwd);
+}
+
+void ConvBlock::convolve(const float* x, const float* w, const float* bias, int t, int f,
+                         float* scratch, float* y) const {
+  if (winograd_)
+    kernels::conv3x3_winograd_forward(x, winograd_u_.data(), bias, c_in_, c_out_, t, f, scratch, y);
+  else
+    kernels::conv3x3_forward(x, w, bias, c_in_, c_out_, t, f, scratch, y);
 }
 
 const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, int t, int f,
@@ -75,7 +96,7 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
                  "conv block forward without a buffer for its conv outputs");
   float* y = conv_buf;
   xhat_ = store_xhat ? conv_buf : nullptr;
-  const int64_t n_col = int64_t(c_in_) * 9 * tf;
+  const int64_t n_col = conv_scratch_floats(t, f);
   const int64_t bits_floats = 2 * kernels::dropout_words(item);
   float* out = out_buf;
   if (out == nullptr) {
@@ -91,6 +112,13 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   const int n_threads = scratch.n_threads();
   const float* w = store.value(conv_w_);
   const float* bias = store.value(conv_b_);
+  // The convolution's algorithm for this shape (the same one for every pass over these inputs,
+  // so a recomputed conv output is the forward's bit for bit); Winograd's weights once per call.
+  winograd_ = kernels::conv3x3_use_winograd(c_in_, c_out_, t, f);
+  if (winograd_) {
+    winograd_u_.resize(kernels::winograd_weight_floats(c_in_, c_out_));
+    kernels::winograd_transform_weights(w, c_in_, c_out_, winograd_u_.data());
+  }
 
   // 1. Convolution per item, items handed out dynamically (a thread preempted on a shared machine
   // does not hold the other up); channel moments per item, summed in item order below, so the
@@ -103,7 +131,7 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
       float* col = scratch.get(th);
       double* sum = item_sums_.data() + size_t(bi) * 2 * c_out_;
       float* yb = two_pass ? col + n_col : y + bi * item;
-      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
+      convolve(x + int64_t(bi) * c_in_ * tf, w, bias, t, f, col, yb);
       if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
     });
   }
@@ -148,12 +176,12 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
       lin = col;
       yb = col + std::max(n_col, item);
       xbn = yb + item;
-      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, col, yb);
+      convolve(x + int64_t(bi) * c_in_ * tf, w, bias, t, f, col, yb);
     } else if (two_pass) {
       // The conv output again (same kernel, input and weights: the moments' values), im2col in
       // the linear map's area before the map is formed.
       yb = xbn + 2 * item + bits_floats;
-      kernels::conv3x3_forward(x + int64_t(bi) * c_in_ * tf, w, bias, c_in_, c_out_, t, f, lin, yb);
+      convolve(x + int64_t(bi) * c_in_ * tf, w, bias, t, f, lin, yb);
     } else {
       yb = y + bi * item;
     }
@@ -201,6 +229,18 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   const float* cw = store.value(conv_w_);
   const float* cb = store.value(conv_b_);
 
+  // The data gradient's algorithm: Winograd on the flipped, transposed kernel where C_out allows.
+  winograd_data_ = grad_in != nullptr && kernels::conv3x3_use_winograd(c_out_, c_in_, t, f);
+  if (winograd_data_) {
+    std::vector<float> flipped(static_cast<size_t>(n_cw));
+    for (int co = 0; co < c_out_; ++co)
+      for (int ci = 0; ci < c_in_; ++ci)
+        for (int k = 0; k < 9; ++k)
+          flipped[(int64_t(ci) * c_out_ + co) * 9 + k] = cw[(int64_t(co) * c_in_ + ci) * 9 + 8 - k];
+    winograd_ut_.resize(kernels::winograd_weight_floats(c_out_, c_in_));
+    kernels::winograd_transform_weights(flipped.data(), c_out_, c_in_, winograd_ut_.data());
+  }
+
   // 1. Pool, dropout and GLU backward per item → grad of the BN output in grad_scratch.
   parallel_for(b, n_threads, [&](int64_t item_index, int th) {
     const int bi = int(item_index);
@@ -216,7 +256,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
       // The forward's conv output again (same kernel, input and weights), normalised with the
       // kept statistics: the forward's xhat and BN output, bit for bit.
       float* xr = lin + item;
-      kernels::conv3x3_forward(x_ + int64_t(bi) * c_in_ * tf, cw, cb, c_in_, c_out_, t, f, lin, xr);
+      convolve(x_ + int64_t(bi) * c_in_ * tf, cw, cb, t, f, lin, xr);
       kernels::batchnorm_normalize(xr, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf, xr,
                                    xbn);
       xh = xr;
@@ -259,11 +299,11 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     bool col_ready = false;
     if (recompute) {
       float* xr = col + n_col;
-      kernels::conv3x3_forward(xb, cw, cb, c_in_, c_out_, t, f, col, xr);
+      convolve(xb, cw, cb, t, f, col, xr);
       kernels::batchnorm_normalize(xr, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf, xr,
                                    nullptr);
       xh = xr;
-      col_ready = !kernels::conv3x3_use_direct(c_in_, c_out_, f);  // col = im2col(x) now
+      col_ready = !winograd_ && !kernels::conv3x3_use_direct(c_in_, c_out_, f);  // col = im2col(x)
     } else {
       xh = xhat_ + bi * item;
     }
@@ -273,8 +313,14 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     if (grad_in != nullptr) {
       // xb is not read again: its storage may be grad_in's.
       float* gi = grad_in + int64_t(bi) * c_in_ * tf;
-      std::fill(gi, gi + c_in_ * tf, 0.0f);
-      kernels::conv3x3_backward_data(gy, cw, c_in_, c_out_, t, f, col, gi);
+      if (winograd_data_) {
+        // convᵀ is the convolution of grad_y with the flipped, transposed kernel (C_out → C_in).
+        kernels::conv3x3_winograd_forward(gy, winograd_ut_.data(), nullptr, c_out_, c_in_, t, f,
+                                          col, gi);
+      } else {
+        std::fill(gi, gi + c_in_ * tf, 0.0f);
+        kernels::conv3x3_backward_data(gy, cw, c_in_, c_out_, t, f, col, gi);
+      }
     }
   });
   // 3. Per-item gradients into the store, in item order, parallel over parameter ranges.

@@ -65,14 +65,16 @@ TEST_P(ConvBlockGrad, ParametersAndInputMatchCentralDifferences) {
   for (size_t i = 0; i < xa.size(); ++i) ASSERT_EQ(xa[i] + kSentinel, gx[i]) << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, ConvBlockGrad,
-                         ::testing::Values(BlockCase{1, 3, 6, 4, 2, 2, 0.5f},
-                                           BlockCase{2, 3, 5, 4, 2, 2, 0.5f},  // floor drops a row
-                                           BlockCase{3, 2, 4, 4, 1, 2, 0.2f},
-                                           BlockCase{2, 2, 3, 2, 1, 2, 0.0f},
-                                           // 9·C_in ≤ C_out: backward recomputes xhat
-                                           BlockCase{1, 9, 6, 4, 2, 2, 0.5f},
-                                           BlockCase{1, 10, 5, 4, 1, 2, 0.0f}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ConvBlockGrad,
+    ::testing::Values(BlockCase{1, 3, 6, 4, 2, 2, 0.5f},
+                      BlockCase{2, 3, 5, 4, 2, 2, 0.5f},  // floor drops a row
+                      BlockCase{3, 2, 4, 4, 1, 2, 0.2f}, BlockCase{2, 2, 3, 2, 1, 2, 0.0f},
+                      // 9·C_in ≤ C_out: backward recomputes xhat
+                      BlockCase{1, 9, 6, 4, 2, 2, 0.5f}, BlockCase{1, 10, 5, 4, 1, 2, 0.0f},
+                      // C_in, C_out ≥ kWinogradMinCin: Winograd forward and
+                      // data gradient, partial tiles (odd T, odd F)
+                      BlockCase{32, 33, 5, 3, 1, 2, 0.2f}, BlockCase{33, 32, 4, 4, 2, 2, 0.0f}));
 
 TEST(BiGruGrad, TwoLayersParametersAndInputMatchCentralDifferences) {
   const int b = 2, t = 4, n_in = 3, h = 3;

@@ -70,6 +70,12 @@ class ConvBlock {
   int64_t cache_bytes() const;
 
  private:
+  // Scratch floats of one item's convolution at T × F, and that convolution (im2col + GEMM, the
+  // direct kernel or Winograd: kernels::conv3x3_use_winograd decides per shape).
+  int64_t conv_scratch_floats(int t, int f) const;
+  void convolve(const float* x, const float* w, const float* bias, int t, int f, float* scratch,
+                float* y) const;
+
   int c_in_, c_out_, pool_t_, pool_f_;
   float dropout_;
   TensorHandle conv_w_, conv_b_, bn_gamma_, bn_beta_, running_mean_, running_var_, n_batches_,
@@ -78,7 +84,10 @@ class ConvBlock {
   const float* x_ = nullptr;
   int b_ = 0, t_ = 0, f_ = 0;
   bool kept_ = false, train_ = false, dropped_ = false;
-  float* xhat_ = nullptr;  // the caller's buffer (kept, not recomputed)
+  bool winograd_ = false, winograd_data_ = false;
+  std::vector<float> winograd_u_;   // the transformed conv weights of the last forward
+  std::vector<float> winograd_ut_;  // … of the flipped, transposed kernel (the data gradient)
+  float* xhat_ = nullptr;           // the caller's buffer (kept, not recomputed)
   std::vector<float> mean_, inv_std_, out_;
   std::vector<uint64_t> keep_bits_;
   int64_t words_per_item_ = 0;

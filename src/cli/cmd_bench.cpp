@@ -77,10 +77,14 @@ int run_bench_step(const std::vector<std::string>& args) {
   train::StepBatch in{features.data(), batch,         f,          t, composition[0],
                       composition[1],  strong.data(), weak.data()};
 
-  // Model FLOPs of one step: student forward, its backward (2× forward) and the teacher forward.
+  // Model FLOPs of one step: student forward, its backward (2× forward) and the teacher forward,
+  // counted as direct convolutions (thop's rule): the blocks that run Winograd execute fewer
+  // multiplications, so gflops= is an effective rate (the usual convention for fast convolution).
   const double flops = 2.0 * 4.0 * model::forward_macs_per_clip(net, f, t) * batch;
-  spdlog::info("[bench] batch {} = [{}, {}, {}], {} frames x {} mel bins, {:.1f} GFLOP per step",
-               batch, composition[0], composition[1], composition[2], t, f, flops / 1e9);
+  spdlog::info(
+      "[bench] batch {} = [{}, {}, {}], {} frames x {} mel bins, {:.1f} GFLOP per step "
+      "(direct-convolution count; gflops= below is an effective rate)",
+      batch, composition[0], composition[1], composition[2], t, f, flops / 1e9);
   std::vector<double> times;
   const int n_steps = warmup + steps;
   for (int s = 1; s <= n_steps; ++s) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <future>
 
 #include "greensed/core/error.hpp"
 #include "greensed/data/labels.hpp"
@@ -49,14 +50,24 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
   const int F = source.n_mels(), T = source.n_frames();
   const int K = student.n_classes(), T_out = student.frames_out(T);
   const auto norm = features::parse_normtype(normtype);
-  std::vector<float> x;
-  for (size_t first = 0; first < paths.size(); first += size_t(batch_size)) {
-    const int B = int(std::min(paths.size() - first, size_t(batch_size)));
+  const size_t n = paths.size(), step = size_t(batch_size);
+  // One batch's network input: its clips from the cache, then dB, clamp and scaler.
+  auto load_batch = [&](size_t first, std::vector<float>& x) {
+    const int B = int(std::min(n - first, step));
     x.assign(size_t(B) * F * T, 0.0f);
-    for (int b = 0; b < B; ++b) {
+    for (int b = 0; b < B; ++b)
       source.load(paths[first + b], std::span<float>(x.data() + size_t(b) * F * T, size_t(F) * T));
-    }
     features::network_input(x, B, norm);
+  };
+  std::vector<float> x, next;
+  if (n > 0) load_batch(0, x);
+  for (size_t first = 0; first < n; first += step) {
+    const int B = int(std::min(n - first, step));
+    // The next batch loads on a second thread while this one runs through both models (the
+    // source is only ever used by one thread at a time: get() hands it back).
+    std::future<void> pending;
+    if (first + step < n)
+      pending = std::async(std::launch::async, load_batch, first + step, std::ref(next));
     for (int m = 0; m < 2; ++m) {
       model::Crnn& net = m == 0 ? student : teacher;
       auto& out = m == 0 ? student_out : teacher_out;
@@ -69,6 +80,10 @@ void predict(model::Crnn& student, model::Crnn& teacher, data::FeatureSource& so
         s.weak.assign(net.weak() + size_t(b) * K, net.weak() + size_t(b + 1) * K);
         out.push_back(std::move(s));
       }
+    }
+    if (pending.valid()) {
+      pending.get();  // rethrows a load error (a missing or corrupt cache entry) here
+      x.swap(next);
     }
   }
 }

@@ -21,7 +21,11 @@ median filter training.median_window), beside greensed's from RUN_DIR/epochs.csv
 A term passes when |greensed − torch| ≤ 1e-3·|torch|, or, for terms below 1e-3 in absolute value,
 when |greensed − torch| ≤ 1e-6. With dropout on (net.dropout > 0) the two sides draw different
 dropout masks, so the losses are not expected to agree step by step: the replay then only reports
-(exit 0) and the F1 columns are the comparison. Exit 1 when a dropout-off replay fails the bound.
+(exit 0) and the F1 columns are the comparison, unless --same-masks: PyTorch's dropout layers then
+take greensed's masks (the trace's dropout_streams: seed, stream id and counter of each model's
+stream when the step began; Philox4x32-10 and the keep-bit layout of kernels::dropout_keep_bits,
+one counter segment per item in each conv block, one range in the heads) and the bound applies as
+with dropout off. Exit 1 when a checked replay fails the bound.
 
 With --float64 PyTorch computes in double (models, Adam state, losses; the traced float32 inputs
 cast once after MixUp) and writes replay/steps_float64.csv / epochs_float64.csv: the float32 replay
@@ -51,6 +55,90 @@ from torch_train_reference import CLASSES, decode, read_tsv  # noqa: E402
 
 TERMS = ["strong", "weak", "cons_strong", "cons_weak", "total"]
 REL_TOL, SMALL, ABS_TOL = 1e-3, 1e-3, 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# greensed's dropout masks (--same-masks): Philox4x32-10 (include/greensed/core/rng.hpp) and
+# kernels::dropout_keep_bits, so that PyTorch's model drops exactly the elements greensed dropped.
+U32 = np.uint64(0xFFFFFFFF)
+
+
+def philox4x32(counters, stream, seed):
+    """128-bit blocks [n, 4] (uint32) at counters (uint64 [n]) of stream (seed, stream)."""
+    c = [counters & U32, counters >> np.uint64(32),
+         np.full_like(counters, stream & 0xFFFFFFFF), np.full_like(counters, stream >> 32)]
+    k0, k1 = np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32)
+    for _ in range(10):
+        p0 = np.uint64(0xD2511F53) * c[0]
+        p1 = np.uint64(0xCD9E8D57) * c[2]
+        c = [(p1 >> np.uint64(32)) ^ c[1] ^ k0, p1 & U32, (p0 >> np.uint64(32)) ^ c[3] ^ k1,
+             p0 & U32]
+        k0 = (k0 + np.uint64(0x9E3779B9)) & U32
+        k1 = (k1 + np.uint64(0xBB67AE85)) & U32
+    return np.stack(c, axis=1).astype(np.uint32)
+
+
+def dropout_blocks(n, p):
+    return (n + 127) // 128 if p == 0.5 else (n + 7) // 8
+
+
+def keep_bits(stream, counter, n, p):
+    """kernels::dropout_keep_bits: n keep flags (float32 0/1) from the blocks at counter."""
+    nb = dropout_blocks(n, p)
+    r = philox4x32(np.arange(counter, counter + nb, dtype=np.uint64), stream["stream"],
+                   stream["seed"]).reshape(-1)
+    if p == 0.5:  # one bit per element: bit i of the blocks' words, little-endian
+        bits = np.unpackbits(r.astype("<u4").view(np.uint8), bitorder="little")
+        return bits[:n].astype(np.float32)
+    halves = r.astype("<u4").view("<u2")  # 16 bits per element against round(p·65536)
+    return (halves[:n] >= int(round(p * 65536.0))).astype(np.float32)
+
+
+class StreamMasks:
+    """One model's forward: each dropout layer in order takes its masks from the stream, as
+    greensed's conv blocks (per item, B·blocks_per_item reserved) and heads (one range) do."""
+
+    def __init__(self, stream, p):
+        self.stream, self.p, self.counter = stream, p, int(stream["counter"])
+
+    def mask(self, shape):
+        if len(shape) == 4:  # a conv block's [B, C, T, F]: one counter segment per item
+            item = int(np.prod(shape[1:]))
+            per_item = dropout_blocks(item, self.p)
+            m = np.stack([keep_bits(self.stream, self.counter + b * per_item, item, self.p)
+                          for b in range(shape[0])])
+            self.counter += shape[0] * per_item
+        else:  # the heads' [B, T', 2H]: one range
+            n = int(np.prod(shape))
+            m = keep_bits(self.stream, self.counter, n, self.p)
+            self.counter += dropout_blocks(n, self.p)
+        return torch.from_numpy(m.reshape(shape))
+
+
+class MaskDropout(torch.nn.Module):
+    """nn.Dropout with the masks of a StreamMasks (scale 1/(1 − p) as greensed's keep_scale)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p, self.source = p, None
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0 or self.source is None:
+            return x
+        scale = np.float32(1.0 / (1.0 - self.p))
+        return x * (self.source.mask(tuple(x.shape)).to(x.dtype) * float(scale))
+
+
+def use_greensed_masks(model):
+    """Replaces the model's nn.Dropout layers by MaskDropout; returns them in forward order."""
+    layers = []
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Dropout):
+                md = MaskDropout(child.p)
+                setattr(module, child_name, md)
+                layers.append(md)
+    return layers
 
 
 class Cache:
@@ -153,6 +241,10 @@ class Replay:
             model.to(args.dtype)
         for p in self.teacher.parameters():
             p.requires_grad_(False)
+        self.mask_layers = None
+        if args.same_masks and self.dropout > 0:
+            self.mask_layers = {"student": use_greensed_masks(self.student),
+                                "teacher": use_greensed_masks(self.teacher)}
         self.adam = torch.optim.Adam(self.student.parameters(), lr=self.cfg["opt"]["lr"],
                                      betas=(0.9, 0.999), eps=1e-8)
         t = self.cfg["training"]
@@ -190,6 +282,15 @@ class Replay:
         ns, nw = len(rec["synth"]), len(rec["weak"])
         self.student.train()
         self.teacher.train()
+        if self.mask_layers is not None:
+            streams = rec.get("dropout_streams")
+            if streams is None:
+                sys.exit("--same-masks: the trace has no dropout_streams (traced by an older "
+                         "greensed); trace the run again")
+            for side in ("student", "teacher"):
+                source = StreamMasks(streams[side], self.dropout)
+                for layer in self.mask_layers[side]:
+                    layer.source = source
         strong_s, weak_s = self.student(x)
         out = {"strong": self.bce(strong_s[:ns], ys) if ns else torch.zeros(()),
                "weak": self.bce(weak_s[ns:ns + nw], yw) if nw else torch.zeros(())}
@@ -283,6 +384,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0, help="torch's seed (its dropout masks)")
     ap.add_argument("--steps", type=int, default=0, help="replay only the first N steps (0: all)")
+    ap.add_argument("--same-masks", action="store_true",
+                    help="dropout on: draw greensed's own masks (the trace's dropout_streams, "
+                    "Philox4x32-10) instead of PyTorch's, so the loss terms can be compared step "
+                    "by step as with dropout off")
     ap.add_argument("--float64", action="store_true",
                     help="PyTorch's arithmetic in float64 (the traced float32 inputs cast once): "
                     "tells float32 rounding drift from a formula difference; writes "
@@ -300,7 +405,7 @@ def main():
     if not records:
         sys.exit(f"{trace}: no steps")
     replay = Replay(args.run_dir, args)
-    lockstep = replay.dropout == 0.0
+    lockstep = replay.dropout == 0.0 or args.same_masks
     os.makedirs(os.path.join(args.run_dir, "replay"), exist_ok=True)
     g_f1 = greensed_f1(args.run_dir)
     steps_csv = open(os.path.join(args.run_dir, f"replay/steps{suffix}.csv"), "w")
@@ -311,7 +416,8 @@ def main():
                      ",failures,torch_f1_student,torch_f1_teacher,greensed_f1_student,"
                      "greensed_f1_teacher\n")
     print(f"[replay] {len(records)} steps from {trace}; dropout {replay.dropout} "
-          f"({'lockstep check' if lockstep else 'report only: dropout masks differ'})",
+          f"({'lockstep check' if lockstep else 'report only: dropout masks differ'}"
+          f"{', greensed masks' if args.same_masks and replay.dropout > 0 else ''})",
           flush=True)
     failures_total = 0
     t0 = time.time()

@@ -33,8 +33,9 @@ EpochTrained TrainingRun::train_epoch(int epoch) {
                        batch->strong_labels.data(),
                        batch->weak_labels.data()};
     out.last = schedule_at(config_, steps_per_epoch_, k);
+    const DropoutPositions dropout{mt_.student_dropout().state(), mt_.teacher_dropout().state()};
     const StepLosses losses = mt_.step(in, k, out.last);
-    if (trace_) trace_->write(epoch, k, *batch, out.last, losses);
+    if (trace_) trace_->write(epoch, k, *batch, out.last, losses, dropout);
     state_.step = k;
     state_.loader = batch->state_after;
     loader_->recycle(std::move(batch));

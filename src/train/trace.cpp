@@ -60,7 +60,7 @@ TraceWriter::TraceWriter(const std::string& path, bool resuming, int64_t resumed
 }
 
 void TraceWriter::write(int epoch, int64_t step, const data::Batch& b, const StepSchedule& s,
-                        const StepLosses& l) {
+                        const StepLosses& l, const DropoutPositions& dropout) {
   json j;
   j["epoch"] = epoch;
   j["step"] = step;
@@ -82,6 +82,11 @@ void TraceWriter::write(int epoch, int64_t step, const data::Batch& b, const Ste
                {"cons_weak", l.cons_weak},
                {"total", l.total}};
   j["teacher_loss"] = {{"strong", l.teacher_strong}, {"weak", l.teacher_weak}};
+  auto stream = [](const core::RngState& r) {
+    return json{{"seed", r.seed}, {"stream", r.stream}, {"counter", r.counter}};
+  };
+  j["dropout_streams"] = {{"student", stream(dropout.student)},
+                          {"teacher", stream(dropout.teacher)}};
   out_ << j.dump() << '\n';
   if (!out_) {
     throw core::InputError(

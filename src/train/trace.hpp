@@ -22,6 +22,13 @@
 
 namespace greensed::train {
 
+// Where the student's and the teacher's dropout streams stood when a step began: with the
+// seed, stream id and counter, a replay can draw the same keep masks (core::RngStream,
+// kernels::dropout_keep_bits).
+struct DropoutPositions {
+  core::RngState student, teacher;
+};
+
 class TraceWriter {
  public:
   // A resumed run keeps the lines of steps ≤ resumed_step (the killed process may have traced
@@ -29,7 +36,7 @@ class TraceWriter {
   TraceWriter(const std::string& path, bool resuming, int64_t resumed_step);
 
   void write(int epoch, int64_t step, const data::Batch& batch, const StepSchedule& schedule,
-             const StepLosses& losses);
+             const StepLosses& losses, const DropoutPositions& dropout);
 
  private:
   std::string path_;

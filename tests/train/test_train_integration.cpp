@@ -15,6 +15,7 @@
 
 #include "greensed/core/error.hpp"
 #include "greensed/core/fs.hpp"
+#include "greensed/core/rng.hpp"
 #include "greensed/model/safetensors.hpp"
 #include "greensed/report/epochs.hpp"
 
@@ -151,6 +152,7 @@ void check_trace() {
   std::string line;
   int64_t n = 0;
   double sum_total = 0;
+  uint64_t last_student_counter = 0, last_teacher_counter = 0;
   while (std::getline(in, line)) {
     const auto j = nlohmann::json::parse(line);
     ++n;
@@ -167,6 +169,18 @@ void check_trace() {
       EXPECT_TRUE(j["mixup"]["strong"].contains("perm"));
     }
     if (j["epoch"] == 1) sum_total += j["loss"]["total"].get<double>();
+    // Where the dropout streams stood (a replay draws the same masks from them): the student's
+    // and the teacher's own streams, each moving forward from step to step.
+    ASSERT_TRUE(j.contains("dropout_streams")) << line;
+    const auto& ds = j["dropout_streams"];
+    EXPECT_EQ(ds["student"]["stream"], uint64_t(greensed::core::RngStreamId::kDropoutStudent));
+    EXPECT_EQ(ds["teacher"]["stream"], uint64_t(greensed::core::RngStreamId::kDropoutTeacher));
+    const uint64_t sc = ds["student"]["counter"], tc = ds["teacher"]["counter"];
+    if (n > 1) {
+      EXPECT_GT(sc, last_student_counter) << line;
+      EXPECT_GT(tc, last_teacher_counter) << line;
+    }
+    last_student_counter = sc, last_teacher_counter = tc;
   }
   ASSERT_EQ(n, b.back().step);
   const int64_t steps_per_epoch = b.front().step;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "greensed/kernels/gemm.hpp"
+#include "greensed/kernels/simd.hpp"
 
 namespace greensed::kernels {
 namespace {
@@ -22,6 +23,97 @@ int chunk_rows(int f) {
   return std::max(1, kChunkTiles / tiles_f(f));
 }
 
+// The transforms' two kinds of row, over n channels (explicit vectors: with the rows as local
+// pointers, GCC left these loops scalar).
+// Bᵀ: o0 = a − c, o1 = b + c, o2 = c − b, o3 = b − d.
+void bt_row(const float* a, const float* b, const float* c, const float* d, float* o0, float* o1,
+            float* o2, float* o3, int n) {
+  int k = 0;
+#if GREENSED_SIMD_WIDTH > 0
+  for (; k < n; k += simd::kWidth) {
+    const int m = std::min(simd::kWidth, n - k);
+    const simd::Vec va = simd::load(a + k, m), vb = simd::load(b + k, m), vc = simd::load(c + k, m),
+                    vd = simd::load(d + k, m);
+    simd::store(o0 + k, simd::sub(va, vc), m);
+    simd::store(o1 + k, simd::add(vb, vc), m);
+    simd::store(o2 + k, simd::sub(vc, vb), m);
+    simd::store(o3 + k, simd::sub(vb, vd), m);
+  }
+#endif
+  for (; k < n; ++k) {
+    const float va = a[k], vb = b[k], vc = c[k], vd = d[k];
+    o0[k] = va - vc, o1[k] = vb + vc, o2[k] = vc - vb, o3[k] = vb - vd;
+  }
+}
+
+// Aᵀ: o0 = a + b + c, o1 = b − c − d.
+void at_row(const float* a, const float* b, const float* c, const float* d, float* o0, float* o1,
+            int n) {
+  int k = 0;
+#if GREENSED_SIMD_WIDTH > 0
+  for (; k < n; k += simd::kWidth) {
+    const int m = std::min(simd::kWidth, n - k);
+    const simd::Vec va = simd::load(a + k, m), vb = simd::load(b + k, m), vc = simd::load(c + k, m),
+                    vd = simd::load(d + k, m);
+    simd::store(o0 + k, simd::add(simd::add(va, vb), vc), m);
+    simd::store(o1 + k, simd::sub(simd::sub(vb, vc), vd), m);
+  }
+#endif
+  for (; k < n; ++k) {
+    const float va = a[k], vb = b[k], vc = c[k], vd = d[k];
+    o0[k] = va + vb + vc, o1[k] = vb - vc - vd;
+  }
+}
+
+// dst[c·dst_stride + r] = src[r·src_stride + c] for r < rows, c < cols: the layout changes
+// between channel-major planes and the channels-last transforms. 16 × 16 blocks through registers
+// on AVX-512 (a strided scalar copy was most of the transforms' time), plain loops otherwise.
+#if GREENSED_SIMD_WIDTH == 16
+void transpose_16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+}
+#endif
+
+void transpose(const float* src, int64_t src_stride, int rows, int cols, float* dst,
+               int64_t dst_stride) {
+#if GREENSED_SIMD_WIDTH == 16
+  for (int r0 = 0; r0 < rows; r0 += 16) {
+    const int nr = std::min(16, rows - r0);
+    for (int c0 = 0; c0 < cols; c0 += 16) {
+      const int nc = std::min(16, cols - c0);
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i)
+        v[i] = i < nr ? simd::load(src + (r0 + i) * src_stride + c0, nc) : _mm512_setzero_ps();
+      transpose_16x16(v);
+      for (int i = 0; i < nc; ++i) simd::store(dst + (c0 + i) * dst_stride + r0, v[i], nr);
+    }
+  }
+#else
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) dst[c * dst_stride + r] = src[r * src_stride + c];
+#endif
+}
+
 // The chunk's input rows 2·i0 − 1 … 2·i1 (zero outside the plane and in the border columns),
 // channels last: xt[(row − 2·i0 + 1)·W + col + 1][ci], W = 2·nf + 2 (even a partial last tile has
 // its four columns). Channels last makes every transform below a loop over contiguous channels.
@@ -29,14 +121,17 @@ void gather_rows(const float* x, int c_in, int t, int f, int i0, int i1, float* 
   const int w = 2 * tiles_f(f) + 2;
   const int n_rows = 2 * (i1 - i0) + 2;
   const int64_t tf = int64_t(t) * f;
-  std::memset(xt, 0, sizeof(float) * int64_t(n_rows) * w * c_in);
   for (int r = 0; r < n_rows; ++r) {
     const int row = 2 * i0 - 1 + r;
-    if (row < 0 || row >= t) continue;
-    float* __restrict dst = xt + (int64_t(r) * w + 1) * c_in;
-    const float* __restrict src = x + int64_t(row) * f;
-    for (int col = 0; col < f; ++col)
-      for (int ci = 0; ci < c_in; ++ci) dst[int64_t(col) * c_in + ci] = src[ci * tf + col];
+    float* dst = xt + int64_t(r) * w * c_in;
+    if (row < 0 || row >= t) {
+      std::memset(dst, 0, sizeof(float) * int64_t(w) * c_in);
+      continue;
+    }
+    // Zero border columns (col −1 and col ≥ F), then [C_in, F] (channel stride T·F) → [F, C_in].
+    std::memset(dst, 0, sizeof(float) * c_in);
+    std::memset(dst + int64_t(f + 1) * c_in, 0, sizeof(float) * int64_t(w - f - 1) * c_in);
+    transpose(x + int64_t(row) * f, tf, c_in, f, dst + c_in, c_in);
   }
 }
 
@@ -49,38 +144,22 @@ void input_transform(const float* xt, int c_in, int nf, int n_tile_rows, float* 
     for (int j = 0; j < nf; ++j) {
       // d(r, c) = xt[(2i + r)·W + 2j + c]; rows first: tmp[4a + c] = (Bᵀ d)[a][c].
       for (int c = 0; c < 4; ++c) {
-        const float* __restrict d0 = xt + (int64_t(2 * i + 0) * w + 2 * j + c) * c_in;
-        const float* __restrict d1 = xt + (int64_t(2 * i + 1) * w + 2 * j + c) * c_in;
-        const float* __restrict d2 = xt + (int64_t(2 * i + 2) * w + 2 * j + c) * c_in;
-        const float* __restrict d3 = xt + (int64_t(2 * i + 3) * w + 2 * j + c) * c_in;
-        float* __restrict t0 = tmp + (0 + c) * c_in;
-        float* __restrict t1 = tmp + (4 + c) * c_in;
-        float* __restrict t2 = tmp + (8 + c) * c_in;
-        float* __restrict t3 = tmp + (12 + c) * c_in;
-        for (int k = 0; k < c_in; ++k) {
-          t0[k] = d0[k] - d2[k];
-          t1[k] = d1[k] + d2[k];
-          t2[k] = d2[k] - d1[k];
-          t3[k] = d1[k] - d3[k];
-        }
+        const float* d0 = xt + (int64_t(2 * i + 0) * w + 2 * j + c) * c_in;
+        const float* d1 = xt + (int64_t(2 * i + 1) * w + 2 * j + c) * c_in;
+        const float* d2 = xt + (int64_t(2 * i + 2) * w + 2 * j + c) * c_in;
+        const float* d3 = xt + (int64_t(2 * i + 3) * w + 2 * j + c) * c_in;
+        bt_row(d0, d1, d2, d3, tmp + (0 + c) * c_in, tmp + (4 + c) * c_in, tmp + (8 + c) * c_in,
+               tmp + (12 + c) * c_in, c_in);
       }
       // Then columns: V[4a + b] = (Bᵀ d B)[a][b].
       float* vt = v + (int64_t(i) * nf + j) * c_in;
       for (int a = 0; a < 4; ++a) {
-        const float* __restrict s0 = tmp + (4 * a + 0) * c_in;
-        const float* __restrict s1 = tmp + (4 * a + 1) * c_in;
-        const float* __restrict s2 = tmp + (4 * a + 2) * c_in;
-        const float* __restrict s3 = tmp + (4 * a + 3) * c_in;
-        float* __restrict v0 = vt + (4 * a + 0) * plane;
-        float* __restrict v1 = vt + (4 * a + 1) * plane;
-        float* __restrict v2 = vt + (4 * a + 2) * plane;
-        float* __restrict v3 = vt + (4 * a + 3) * plane;
-        for (int k = 0; k < c_in; ++k) {
-          v0[k] = s0[k] - s2[k];
-          v1[k] = s1[k] + s2[k];
-          v2[k] = s2[k] - s1[k];
-          v3[k] = s1[k] - s3[k];
-        }
+        const float* s0 = tmp + (4 * a + 0) * c_in;
+        const float* s1 = tmp + (4 * a + 1) * c_in;
+        const float* s2 = tmp + (4 * a + 2) * c_in;
+        const float* s3 = tmp + (4 * a + 3) * c_in;
+        bt_row(s0, s1, s2, s3, vt + (4 * a + 0) * plane, vt + (4 * a + 1) * plane,
+               vt + (4 * a + 2) * plane, vt + (4 * a + 3) * plane, c_in);
       }
     }
 }
@@ -97,41 +176,32 @@ void output_transform(const float* m, const float* bias, int c_out, int t, int f
       const float* mt = m + (int64_t(i) * nf + j) * c_out;
       // Rows first: tmp[4a + c] = (Aᵀ m)[a][c].
       for (int c = 0; c < 4; ++c) {
-        const float* __restrict m0 = mt + (0 + c) * plane;
-        const float* __restrict m1 = mt + (4 + c) * plane;
-        const float* __restrict m2 = mt + (8 + c) * plane;
-        const float* __restrict m3 = mt + (12 + c) * plane;
-        float* __restrict s0 = tmp + (0 + c) * c_out;
-        float* __restrict s1 = tmp + (4 + c) * c_out;
-        for (int k = 0; k < c_out; ++k) {
-          s0[k] = m0[k] + m1[k] + m2[k];
-          s1[k] = m1[k] - m2[k] - m3[k];
-        }
+        const float* m0 = mt + (0 + c) * plane;
+        const float* m1 = mt + (4 + c) * plane;
+        const float* m2 = mt + (8 + c) * plane;
+        const float* m3 = mt + (12 + c) * plane;
+        at_row(m0, m1, m2, m3, tmp + (0 + c) * c_out, tmp + (4 + c) * c_out, c_out);
       }
       // Then columns: rows[a][2j + b][co].
       for (int a = 0; a < 2; ++a) {
-        const float* __restrict s0 = tmp + (4 * a + 0) * c_out;
-        const float* __restrict s1 = tmp + (4 * a + 1) * c_out;
-        const float* __restrict s2 = tmp + (4 * a + 2) * c_out;
-        const float* __restrict s3 = tmp + (4 * a + 3) * c_out;
-        float* __restrict o0 = rows + (int64_t(a) * 2 * nf + 2 * j) * c_out;
-        float* __restrict o1 = o0 + c_out;
-        for (int k = 0; k < c_out; ++k) {
-          o0[k] = s0[k] + s1[k] + s2[k];
-          o1[k] = s1[k] - s2[k] - s3[k];
-        }
+        const float* s0 = tmp + (4 * a + 0) * c_out;
+        const float* s1 = tmp + (4 * a + 1) * c_out;
+        const float* s2 = tmp + (4 * a + 2) * c_out;
+        const float* s3 = tmp + (4 * a + 3) * c_out;
+        float* o0 = rows + (int64_t(a) * 2 * nf + 2 * j) * c_out;
+        at_row(s0, s1, s2, s3, o0, o0 + c_out, c_out);
       }
     }
-    // Channel-major output rows 2i and 2i + 1 (where they exist), + bias.
+    // Channel-major output rows 2i and 2i + 1 (where they exist): [F, C_out] → [C_out, F], then
+    // + bias.
     for (int a = 0; a < 2; ++a) {
       const int row = 2 * (i0 + i) + a;
       if (row >= t) continue;
-      const float* __restrict src = rows + int64_t(a) * 2 * nf * c_out;
-      for (int k = 0; k < c_out; ++k) {
-        float* __restrict dst = y + k * tf + int64_t(row) * f;
-        const float b = bias != nullptr ? bias[k] : 0.0f;
-        for (int col = 0; col < f; ++col) dst[col] = src[int64_t(col) * c_out + k] + b;
-      }
+      float* yr = y + int64_t(row) * f;
+      transpose(rows + int64_t(a) * 2 * nf * c_out, c_out, f, c_out, yr, tf);
+      if (bias != nullptr)
+        for (int k = 0; k < c_out; ++k)
+          for (int col = 0; col < f; ++col) yr[k * tf + col] += bias[k];
     }
   }
 }

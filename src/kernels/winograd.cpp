@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "greensed/kernels/gemm.hpp"
+#include "greensed/kernels/math.hpp"
 #include "greensed/kernels/simd.hpp"
 
 namespace greensed::kernels {
@@ -62,6 +63,26 @@ void at_row(const float* a, const float* b, const float* c, const float* d, floa
   for (; k < n; ++k) {
     const float va = a[k], vb = b[k], vc = c[k], vd = d[k];
     o0[k] = va + vb + vc, o1[k] = vb - vc - vd;
+  }
+}
+
+// A (the adjoint of Aᵀ's rows): o0 = a, o1 = a + b, o2 = a − b, o3 = −b.
+void a_row(const float* a, const float* b, float* o0, float* o1, float* o2, float* o3, int n) {
+  int k = 0;
+#if GREENSED_SIMD_WIDTH > 0
+  const simd::Vec zero = simd::set1(0.0f);
+  for (; k < n; k += simd::kWidth) {
+    const int m = std::min(simd::kWidth, n - k);
+    const simd::Vec va = simd::load(a + k, m), vb = simd::load(b + k, m);
+    simd::store(o0 + k, va, m);
+    simd::store(o1 + k, simd::add(va, vb), m);
+    simd::store(o2 + k, simd::sub(va, vb), m);
+    simd::store(o3 + k, simd::sub(zero, vb), m);
+  }
+#endif
+  for (; k < n; ++k) {
+    const float va = a[k], vb = b[k];
+    o0[k] = va, o1[k] = va + vb, o2[k] = va - vb, o3[k] = -vb;
   }
 }
 
@@ -206,6 +227,41 @@ void output_transform(const float* m, const float* bias, int c_out, int t, int f
   }
 }
 
+// dM = A dY Aᵀ (the adjoint of the output transform) of every tile of the chunk, dm[ξ][tile][co],
+// from the output gradient's rows 2i and 2i + 1 (zero beyond T and F). tmp: 4·nf·c_out +
+// 8·c_out.
+void output_transform_adjoint(const float* gy, int c_out, int t, int f, int i0, int n_tile_rows,
+                              int64_t n, float* dm, float* tmp) {
+  const int nf = tiles_f(f);
+  const int64_t plane = n * c_out, tf = int64_t(t) * f, row_floats = 2 * int64_t(nf) * c_out;
+  float* rows = tmp;                 // [2][2·nf][c_out]: the tile row's output-gradient rows
+  float* q = rows + 2 * row_floats;  // [4][2][c_out]: A dY
+  for (int i = 0; i < n_tile_rows; ++i) {
+    for (int a = 0; a < 2; ++a) {
+      const int row = 2 * (i0 + i) + a;
+      float* dst = rows + a * row_floats;
+      if (row >= t) {
+        std::memset(dst, 0, sizeof(float) * row_floats);
+        continue;
+      }
+      transpose(gy + int64_t(row) * f, tf, c_out, f, dst, c_out);  // [C_out, F] → [F, C_out]
+      if (f < 2 * nf) std::memset(dst + int64_t(f) * c_out, 0, sizeof(float) * c_out);
+    }
+    for (int j = 0; j < nf; ++j) {
+      // Rows: q[r][b] = Σ_a A[r][a] dY[a][b]; then columns: dM[4r + c] = Σ_b A[c][b] q[r][b].
+      for (int b = 0; b < 2; ++b) {
+        const float* d0 = rows + (2 * j + b) * int64_t(c_out);
+        a_row(d0, d0 + row_floats, q + (0 + b) * c_out, q + (2 + b) * c_out, q + (4 + b) * c_out,
+              q + (6 + b) * c_out, c_out);
+      }
+      float* mt = dm + (int64_t(i) * nf + j) * c_out;
+      for (int r = 0; r < 4; ++r)
+        a_row(q + (2 * r) * c_out, q + (2 * r + 1) * c_out, mt + (4 * r + 0) * plane,
+              mt + (4 * r + 1) * plane, mt + (4 * r + 2) * plane, mt + (4 * r + 3) * plane, c_out);
+    }
+  }
+}
+
 }  // namespace
 
 bool conv3x3_use_winograd(int c_in, int c_out, int t, int f) {
@@ -264,6 +320,61 @@ void conv3x3_winograd_forward(const float* x, const float* u, const float* bias,
       gemm(false, false, int(n), c_out, c_in, 1.0f, v + xi * n * c_in, c_in, u + xi * plane, c_out,
            0.0f, m + xi * n * c_out, c_out);
     output_transform(m, bias, c_out, t, f, i0, i1 - i0, n, y, tmp);
+  }
+}
+
+int64_t winograd_backward_weights_scratch_floats(int c_in, int c_out, int t, int f) {
+  return winograd_scratch_floats(c_in, c_out, t, f) + 4 * int64_t(tiles_f(f)) * c_out +
+         16 * int64_t(c_in) * c_out;
+}
+
+void conv3x3_winograd_backward_weights(const float* x, const float* grad_y, int c_in, int c_out,
+                                       int t, int f, float* scratch, float* grad_w,
+                                       float* grad_bias) {
+  const int nt = tiles_t(t), nf = tiles_f(f);
+  const int rows = std::min(chunk_rows(f), nt);
+  const int64_t chunk = int64_t(rows) * nf;
+  const int64_t plane = int64_t(c_in) * c_out;
+  float* xt = scratch;
+  float* v = xt + int64_t(2 * rows + 2) * (2 * nf + 2) * c_in;  // [16][chunk tiles][c_in]
+  float* dm = v + 16 * chunk * c_in;                            // [16][chunk tiles][c_out]
+  float* tmp = dm + 16 * chunk * c_out;  // 16·max(c_in, c_out) + 8·nf·c_out
+  float* du = tmp + 16 * int64_t(std::max(c_in, c_out)) + 8 * int64_t(nf) * c_out;
+  std::memset(du, 0, sizeof(float) * 16 * plane);  // dU[ξ][ci][co]
+  for (int i0 = 0; i0 < nt; i0 += rows) {
+    const int i1 = std::min(nt, i0 + rows);
+    const int64_t n = int64_t(i1 - i0) * nf;
+    gather_rows(x, c_in, t, f, i0, i1, xt);
+    input_transform(xt, c_in, nf, i1 - i0, v, n, tmp);
+    output_transform_adjoint(grad_y, c_out, t, f, i0, i1 - i0, n, dm, tmp);
+    for (int xi = 0; xi < 16; ++xi)
+      gemm(true, false, c_in, c_out, int(n), 1.0f, v + xi * n * c_in, c_in, dm + xi * n * c_out,
+           c_out, 1.0f, du + xi * plane, c_out);
+  }
+  // dW = Gᵀ dU G (the adjoint of U = G g Gᵀ), in double, added to grad_w.
+  for (int ci = 0; ci < c_in; ++ci)
+    for (int co = 0; co < c_out; ++co) {
+      double h[4][3];  // (dU G)[r][kx]
+      for (int r = 0; r < 4; ++r) {
+        const double u0 = du[(4 * r + 0) * plane + int64_t(ci) * c_out + co],
+                     u1 = du[(4 * r + 1) * plane + int64_t(ci) * c_out + co],
+                     u2 = du[(4 * r + 2) * plane + int64_t(ci) * c_out + co],
+                     u3 = du[(4 * r + 3) * plane + int64_t(ci) * c_out + co];
+        h[r][0] = u0 + 0.5 * (u1 + u2);
+        h[r][1] = 0.5 * (u1 - u2);
+        h[r][2] = 0.5 * (u1 + u2) + u3;
+      }
+      float* g = grad_w + (int64_t(co) * c_in + ci) * 9;
+      for (int kx = 0; kx < 3; ++kx) {
+        g[0 * 3 + kx] += float(h[0][kx] + 0.5 * (h[1][kx] + h[2][kx]));
+        g[1 * 3 + kx] += float(0.5 * (h[1][kx] - h[2][kx]));
+        g[2 * 3 + kx] += float(0.5 * (h[1][kx] + h[2][kx]) + h[3][kx]);
+      }
+    }
+  if (grad_bias != nullptr) {
+    const int64_t tf = int64_t(t) * f;
+    for (int co = 0; co < c_out; ++co)
+      grad_bias[co] += float(sum_lanes(grad_y + int64_t(co) * tf, tf));
   }
 }
 

@@ -57,8 +57,9 @@ int64_t ConvBlock::scratch_floats(int t, int f) const {
 
 int64_t ConvBlock::conv_scratch_floats(int t, int f) const {
   const int64_t col = int64_t(c_in_) * 9 * t * f;
+  // Forward and weight gradient (Winograd where the forward is).
   const int64_t fwd = kernels::conv3x3_use_winograd(c_in_, c_out_, t, f)
-                          ? kernels::winograd_scratch_floats(c_in_, c_out_, t, f)
+                          ? kernels::winograd_backward_weights_scratch_floats(c_in_, c_out_, t, f)
                           : col;
   const int64_t bwd = kernels::conv3x3_use_winograd(c_out_, c_in_, t, f)
                           ? kernels::winograd_scratch_floats(c_out_, c_in_, t, f)
@@ -309,7 +310,10 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     }
     kernels::batchnorm_backward_apply(gy, xh, gamma, inv_std_.data(), sums.data(),
                                       sums.data() + c_out_, int64_t(b) * tf, c_out_, tf, gy);
-    kernels::conv3x3_backward_weights(xb, gy, c_in_, c_out_, t, f, col, col_ready, tg, tg + n_cw);
+    if (winograd_)  // the gradient of the forward's own arithmetic
+      kernels::conv3x3_winograd_backward_weights(xb, gy, c_in_, c_out_, t, f, col, tg, tg + n_cw);
+    else
+      kernels::conv3x3_backward_weights(xb, gy, c_in_, c_out_, t, f, col, col_ready, tg, tg + n_cw);
     if (grad_in != nullptr) {
       // xb is not read again: its storage may be grad_in's.
       float* gi = grad_in + int64_t(bi) * c_in_ * tf;

@@ -160,23 +160,28 @@ nlohmann::json parse_totals(const std::string& text, const std::string& origin) 
 
 }  // namespace
 
-void Meter::restore(const std::string& text) {
-  GREENSED_CHECK(!running_, "meter.restore() must come before meter.start()");
-  const nlohmann::json j = parse_totals(text, "energy totals to resume from");
-  const Totals t = read_totals(j);
+void Meter::carry(const nlohmann::json& totals) {
+  const Totals t = read_totals(totals);
   carried_cpu_uj_ = t.cpu;
   carried_dram_uj_ = t.dram;
   carried_ram_uj_ = t.ram;
   carried_gpu_uj_ = t.gpu;
   carried_total_uj_ = t.cpu + t.ram + t.gpu;
   carried_s_ = t.duration_s;
-  carried_discarded_uj_ = j.value("discarded_uj", int64_t(0));
-  carried_discarded_s_ = j.value("discarded_s", 0.0);
-  if (!t.chain.empty()) chain_id_ = t.chain;
-  const auto& cc = j.at("cc_equiv_kwh");
+  const auto& cc = totals.at("cc_equiv_kwh");
   carried_cc_kwh_[0] = cc.at("cpu").get<double>();
   carried_cc_kwh_[1] = cc.at("gpu").get<double>();
   carried_cc_kwh_[2] = cc.at("ram").get<double>();
+}
+
+void Meter::restore(const std::string& text) {
+  GREENSED_CHECK(!running_, "meter.restore() must come before meter.start()");
+  const nlohmann::json j = parse_totals(text, "energy totals to resume from");
+  carry(j);
+  carried_discarded_uj_ = j.value("discarded_uj", int64_t(0));
+  carried_discarded_s_ = j.value("discarded_s", 0.0);
+  const std::string chain = read_totals(j).chain;
+  if (!chain.empty()) chain_id_ = chain;
   // The predictor continues with the epochs already done (issue 13 item 3: it used to restart,
   // projecting the remaining epochs from the new ones only on top of a total that carried the old).
   predictor_ = EpochPredictor();
@@ -240,20 +245,11 @@ void Meter::resume(const std::string& training_totals, const std::string& energy
   new_discarded_ram_uj_ = k.ram - c.ram;
   new_discarded_gpu_uj_ = k.gpu - c.gpu;
   new_discarded_s_ = std::max(0.0, k.duration_s - c.duration_s);
-  carried_cpu_uj_ = k.cpu;
-  carried_dram_uj_ = k.dram;
-  carried_ram_uj_ = k.ram;
-  carried_gpu_uj_ = k.gpu;
-  carried_total_uj_ = k.cpu + k.ram + k.gpu;
-  carried_s_ = k.duration_s;
+  carry(*latest);
   const int64_t before = train ? train->value("discarded_uj", int64_t(0)) : 0;
   const double before_s = train ? train->value("discarded_s", 0.0) : 0.0;
   carried_discarded_uj_ = before + (k.total - c.total);
   carried_discarded_s_ = before_s + new_discarded_s_;
-  const auto& cc = latest->at("cc_equiv_kwh");
-  carried_cc_kwh_[0] = cc.at("cpu").get<double>();
-  carried_cc_kwh_[1] = cc.at("gpu").get<double>();
-  carried_cc_kwh_[2] = cc.at("ram").get<double>();
   if (!train) chain_id_ = k.chain.empty() ? chain_id_ : k.chain;
   resumed_ = true;
   notes_.push_back(fmt::format(

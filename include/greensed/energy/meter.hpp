@@ -28,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "greensed/core/config.hpp"
 #include "greensed/energy/attribution.hpp"
 #include "greensed/energy/env.hpp"
@@ -198,6 +200,9 @@ class Meter {
   bool rapl_permission_denied() const { return rapl_permission_denied_; }
 
  private:
+  // Takes an earlier process's components, duration and CodeCarbon-equivalent kWh from its saved
+  // totals (a training checkpoint's or energy_checkpoint.json): the part restore and resume share.
+  void carry(const nlohmann::json& totals);
   struct Window {
     int id, parent;
     WindowKind kind;

@@ -24,66 +24,50 @@ int chunk_rows(int f) {
   return std::max(1, kChunkTiles / tiles_f(f));
 }
 
-// The transforms' two kinds of row, over n channels (explicit vectors: with the rows as local
-// pointers, GCC left these loops scalar).
-// Bᵀ: o0 = a − c, o1 = b + c, o2 = c − b, o3 = b − d.
-void bt_row(const float* a, const float* b, const float* c, const float* d, float* o0, float* o1,
-            float* o2, float* o3, int n) {
+// The transforms' rows, over n channels: op maps In input values to Out output values, applied
+// lane block by lane block (explicit vectors, the last block masked: with the rows as local
+// pointers, GCC left these loops scalar), then channel by channel where there is no SIMD. op is
+// written once for both (GCC's vector types take + and −).
+template <int In, int Out, class Op>
+void lanes(const float* const (&in)[In], float* const (&out)[Out], int n, Op op) {
   int k = 0;
 #if GREENSED_SIMD_WIDTH > 0
   for (; k < n; k += simd::kWidth) {
     const int m = std::min(simd::kWidth, n - k);
-    const simd::Vec va = simd::load(a + k, m), vb = simd::load(b + k, m), vc = simd::load(c + k, m),
-                    vd = simd::load(d + k, m);
-    simd::store(o0 + k, simd::sub(va, vc), m);
-    simd::store(o1 + k, simd::add(vb, vc), m);
-    simd::store(o2 + k, simd::sub(vc, vb), m);
-    simd::store(o3 + k, simd::sub(vb, vd), m);
+    simd::Vec x[In], y[Out];
+    for (int i = 0; i < In; ++i) x[i] = simd::load(in[i] + k, m);
+    op(x, y);
+    for (int o = 0; o < Out; ++o) simd::store(out[o] + k, y[o], m);
   }
 #endif
   for (; k < n; ++k) {
-    const float va = a[k], vb = b[k], vc = c[k], vd = d[k];
-    o0[k] = va - vc, o1[k] = vb + vc, o2[k] = vc - vb, o3[k] = vb - vd;
+    float x[In], y[Out];
+    for (int i = 0; i < In; ++i) x[i] = in[i][k];
+    op(x, y);
+    for (int o = 0; o < Out; ++o) out[o][k] = y[o];
   }
+}
+
+// Bᵀ: o0 = a − c, o1 = b + c, o2 = c − b, o3 = b − d.
+void bt_row(const float* a, const float* b, const float* c, const float* d, float* o0, float* o1,
+            float* o2, float* o3, int n) {
+  lanes<4, 4>({a, b, c, d}, {o0, o1, o2, o3}, n, [](const auto* x, auto* y) {
+    y[0] = x[0] - x[2], y[1] = x[1] + x[2], y[2] = x[2] - x[1], y[3] = x[1] - x[3];
+  });
 }
 
 // Aᵀ: o0 = a + b + c, o1 = b − c − d.
 void at_row(const float* a, const float* b, const float* c, const float* d, float* o0, float* o1,
             int n) {
-  int k = 0;
-#if GREENSED_SIMD_WIDTH > 0
-  for (; k < n; k += simd::kWidth) {
-    const int m = std::min(simd::kWidth, n - k);
-    const simd::Vec va = simd::load(a + k, m), vb = simd::load(b + k, m), vc = simd::load(c + k, m),
-                    vd = simd::load(d + k, m);
-    simd::store(o0 + k, simd::add(simd::add(va, vb), vc), m);
-    simd::store(o1 + k, simd::sub(simd::sub(vb, vc), vd), m);
-  }
-#endif
-  for (; k < n; ++k) {
-    const float va = a[k], vb = b[k], vc = c[k], vd = d[k];
-    o0[k] = va + vb + vc, o1[k] = vb - vc - vd;
-  }
+  lanes<4, 2>({a, b, c, d}, {o0, o1}, n,
+              [](const auto* x, auto* y) { y[0] = x[0] + x[1] + x[2], y[1] = x[1] - x[2] - x[3]; });
 }
 
 // A (the adjoint of Aᵀ's rows): o0 = a, o1 = a + b, o2 = a − b, o3 = −b.
 void a_row(const float* a, const float* b, float* o0, float* o1, float* o2, float* o3, int n) {
-  int k = 0;
-#if GREENSED_SIMD_WIDTH > 0
-  const simd::Vec zero = simd::set1(0.0f);
-  for (; k < n; k += simd::kWidth) {
-    const int m = std::min(simd::kWidth, n - k);
-    const simd::Vec va = simd::load(a + k, m), vb = simd::load(b + k, m);
-    simd::store(o0 + k, va, m);
-    simd::store(o1 + k, simd::add(va, vb), m);
-    simd::store(o2 + k, simd::sub(va, vb), m);
-    simd::store(o3 + k, simd::sub(zero, vb), m);
-  }
-#endif
-  for (; k < n; ++k) {
-    const float va = a[k], vb = b[k];
-    o0[k] = va, o1[k] = va + vb, o2[k] = va - vb, o3[k] = -vb;
-  }
+  lanes<2, 4>({a, b}, {o0, o1, o2, o3}, n, [](const auto* x, auto* y) {
+    y[0] = x[0], y[1] = x[0] + x[1], y[2] = x[0] - x[1], y[3] = -x[1];
+  });
 }
 
 // dst[c·dst_stride + r] = src[r·src_stride + c] for r < rows, c < cols: the layout changes

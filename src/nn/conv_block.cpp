@@ -231,8 +231,9 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   const float* cb = store.value(conv_b_);
 
   // The data gradient's algorithm: Winograd on the flipped, transposed kernel where C_out allows.
-  winograd_data_ = grad_in != nullptr && kernels::conv3x3_use_winograd(c_out_, c_in_, t, f);
-  if (winograd_data_) {
+  const bool winograd_data =
+      grad_in != nullptr && kernels::conv3x3_use_winograd(c_out_, c_in_, t, f);
+  if (winograd_data) {
     std::vector<float> flipped(static_cast<size_t>(n_cw));
     for (int co = 0; co < c_out_; ++co)
       for (int ci = 0; ci < c_in_; ++ci)
@@ -317,7 +318,7 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     if (grad_in != nullptr) {
       // xb is not read again: its storage may be grad_in's.
       float* gi = grad_in + int64_t(bi) * c_in_ * tf;
-      if (winograd_data_) {
+      if (winograd_data) {
         // convᵀ is the convolution of grad_y with the flipped, transposed kernel (C_out → C_in).
         kernels::conv3x3_winograd_forward(gy, winograd_ut_.data(), nullptr, c_out_, c_in_, t, f,
                                           col, gi);

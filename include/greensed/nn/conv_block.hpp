@@ -84,7 +84,7 @@ class ConvBlock {
   const float* x_ = nullptr;
   int b_ = 0, t_ = 0, f_ = 0;
   bool kept_ = false, train_ = false, dropped_ = false;
-  bool winograd_ = false, winograd_data_ = false;
+  bool winograd_ = false;
   std::vector<float> winograd_u_;   // the transformed conv weights of the last forward
   std::vector<float> winograd_ut_;  // … of the flipped, transposed kernel (the data gradient)
   float* xhat_ = nullptr;           // the caller's buffer (kept, not recomputed)

@@ -49,28 +49,67 @@ void BM_ConvForward(benchmark::State& state) {
 }
 BENCHMARK(BM_ConvForward)->DenseRange(0, 6)->Unit(benchmark::kMillisecond);
 
-// Winograd F(2×2, 3×3) on the blocks with C_in ≥ 32, the weight transform included (it runs once
-// per forward call of a block, not per item). FLOP/s counts the direct convolution's FLOPs, so it
-// compares with BM_ConvForward as a speed.
+// Winograd on the blocks with C_in ≥ 16 at the tile size of arg 1 (2 or 4; the shipped choice is
+// conv3x3_winograd_tile's), per item: the weight transform runs once per forward call of a block
+// (BM_WinogradWeights). FLOP/s counts the direct convolution's FLOPs, so it compares with
+// BM_ConvForward as a speed.
 void BM_ConvForwardWinograd(benchmark::State& state) {
   const auto* s = kBlocks[state.range(0)];
-  const int c_in = s[0], c_out = s[1], t = s[2], f = s[3];
+  const int c_in = s[0], c_out = s[1], t = s[2], f = s[3], m = int(state.range(1));
   const auto x = random_vector(size_t(c_in) * t * f, 1),
              w = random_vector(size_t(c_out) * c_in * 9, 2);
   const auto b = random_vector(c_out, 3);
-  std::vector<float> u(winograd_weight_floats(c_in, c_out)),
-      scratch(winograd_scratch_floats(c_in, c_out, t, f)), y(size_t(c_out) * t * f);
+  std::vector<float> u(winograd_weight_floats(c_in, c_out, m)),
+      scratch(winograd_scratch_floats(c_in, c_out, t, f, m)), y(size_t(c_out) * t * f);
   BlasSingleThreadScope blas;
-  winograd_transform_weights(w.data(), c_in, c_out, u.data());
+  winograd_transform_weights(w.data(), c_in, c_out, m, u.data());
   for (auto _ : state) {
-    conv3x3_winograd_forward(x.data(), u.data(), b.data(), c_in, c_out, t, f, scratch.data(),
+    conv3x3_winograd_forward(x.data(), u.data(), b.data(), c_in, c_out, t, f, m, scratch.data(),
                              y.data());
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["FLOP/s"] = benchmark::Counter(2.0 * c_out * c_in * 9.0 * t * f,
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_ConvForwardWinograd)->DenseRange(1, 6)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ConvForwardWinograd)
+    ->ArgsProduct({benchmark::CreateDenseRange(1, 6, 1), {2, 4}})
+    ->Unit(benchmark::kMillisecond);
+
+void BM_WinogradWeights(benchmark::State& state) {
+  const auto* s = kBlocks[state.range(0)];
+  const int c_in = s[0], c_out = s[1], m = int(state.range(1));
+  const auto w = random_vector(size_t(c_out) * c_in * 9, 2);
+  std::vector<float> u(winograd_weight_floats(c_in, c_out, m));
+  for (auto _ : state) {
+    winograd_transform_weights(w.data(), c_in, c_out, m, u.data());
+    benchmark::DoNotOptimize(u.data());
+  }
+}
+BENCHMARK(BM_WinogradWeights)
+    ->ArgsProduct({benchmark::CreateDenseRange(1, 6, 1), {2, 4}})
+    ->Unit(benchmark::kMillisecond);
+
+// The Winograd weight gradient of one item (the shipped backward for C_in ≥ 16), arg 1 the tile
+// size; FLOP/s counts the direct weight gradient's FLOPs.
+void BM_WinogradWeightGradient(benchmark::State& state) {
+  const auto* s = kBlocks[state.range(0)];
+  const int c_in = s[0], c_out = s[1], t = s[2], f = s[3], m = int(state.range(1));
+  const auto x = random_vector(size_t(c_in) * t * f, 1);
+  const auto gy = random_vector(size_t(c_out) * t * f, 3);
+  std::vector<float> scratch(winograd_backward_weights_scratch_floats(c_in, c_out, t, f, m)),
+      gw(size_t(c_out) * c_in * 9), gb(c_out);
+  BlasSingleThreadScope blas;
+  for (auto _ : state) {
+    conv3x3_winograd_backward_weights(x.data(), gy.data(), c_in, c_out, t, f, m, scratch.data(),
+                                      gw.data(), gb.data());
+    benchmark::DoNotOptimize(gw.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * c_out * c_in * 9.0 * t * f,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_WinogradWeightGradient)
+    ->ArgsProduct({benchmark::CreateDenseRange(1, 6, 1), {2, 4}})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_ConvBackward(benchmark::State& state) {
   const auto* s = kBlocks[state.range(0)];

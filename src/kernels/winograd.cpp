@@ -10,24 +10,92 @@
 namespace greensed::kernels {
 namespace {
 
-// Tile rows are transformed, multiplied and transformed back in chunks of about this many tiles:
-// wide enough for the GEMMs, small enough that a chunk's V and M stay in the core's L2.
-constexpr int kChunkTiles = 128;
+// F(M×M, 3×3): each tile of M × M outputs comes from N × N inputs, N = M + 2, through N² products
+// per input channel (transform points ξ = N·row + column). The transforms' rows over n channels:
+// bt (Bᵀ, N → N), at (Aᵀ, N → M) and a (its adjoint A, M → N), written once for vectors and
+// floats; G (N × 3) turns a filter into U = G g Gᵀ, in double.
+template <int M>
+struct Tile;
 
-int tiles_t(int t) {
-  return (t + 1) / 2;
+// F(2×2, 3×3), points 0, 1, −1 and ∞: exact in float but for the sums' rounding.
+template <>
+struct Tile<2> {
+  static constexpr int N = 4;
+  // Tile rows are transformed, multiplied and transformed back in chunks of about this many
+  // tiles: wide enough for the GEMMs, small enough that a chunk's V and M stay near the core.
+  static constexpr int kChunkTiles = 128;
+  static constexpr int kWeightChunkTiles = 128;
+  static constexpr double G[N][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  template <class V>
+  static void bt(const V* x, V* y) {
+    y[0] = x[0] - x[2], y[1] = x[1] + x[2], y[2] = x[2] - x[1], y[3] = x[1] - x[3];
+  }
+  template <class V>
+  static void at(const V* x, V* y) {
+    y[0] = x[0] + x[1] + x[2], y[1] = x[1] - x[2] - x[3];
+  }
+  template <class V>
+  static void a(const V* x, V* y) {
+    y[0] = x[0], y[1] = x[0] + x[1], y[2] = x[0] - x[1], y[3] = -x[1];
+  }
+};
+
+// F(4×4, 3×3), points 0, 1, −1, 1/2, −2 and ∞: 36 products per 16 outputs instead of 16 per 4.
+// The points trade Lavin & Gray's ±2 (coefficients up to 8 after the products) for 1/2 and −2,
+// which halves to fifths the float error against the double reference on the recipe's blocks
+// (Barabasz et al. 2020, "Error analysis and improving the accuracy of Winograd convolution";
+// the error is stated in the test).
+template <>
+struct Tile<4> {
+  static constexpr int N = 6;
+  static constexpr int kChunkTiles = 32;
+  static constexpr int kWeightChunkTiles = 64;
+  static constexpr double G[N][3] = {{1, 0, 0},
+                                     {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                     {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                     {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                                     {1.0 / 15, -2.0 / 15, 4.0 / 15},
+                                     {0, 0, 1}};
+  template <class V>
+  static void bt(const V* x, V* y) {
+    y[0] = x[0] - 1.5f * x[1] - 2.0f * x[2] + 1.5f * x[3] + x[4];
+    y[1] = 0.5f * x[2] + 2.5f * x[3] + x[4] - x[1];
+    y[2] = x[1] - 2.5f * x[2] + 0.5f * x[3] + x[4];
+    y[3] = 2.0f * (x[3] - x[1]) + x[4] - x[2];
+    y[4] = 0.5f * (x[1] - x[3]) + x[4] - x[2];
+    y[5] = x[1] - 1.5f * x[2] - 2.0f * x[3] + 1.5f * x[4] + x[5];
+  }
+  template <class V>
+  static void at(const V* x, V* y) {
+    const V s = x[1] + x[2], d = x[1] - x[2];
+    y[0] = x[0] + s + x[3] + x[4];
+    y[1] = d + 0.5f * x[3] - 2.0f * x[4];
+    y[2] = s + 0.25f * x[3] + 4.0f * x[4];
+    y[3] = d + 0.125f * x[3] - 8.0f * x[4] + x[5];
+  }
+  template <class V>
+  static void a(const V* x, V* y) {
+    const V e = x[0] + x[2], o = x[1] + x[3];
+    y[0] = x[0];
+    y[1] = e + o, y[2] = e - o;
+    y[3] = x[0] + 0.5f * x[1] + 0.25f * x[2] + 0.125f * x[3];
+    y[4] = x[0] - 2.0f * x[1] + 4.0f * x[2] - 8.0f * x[3];
+    y[5] = x[3];
+  }
+};
+
+template <int M>
+int tiles(int n) {
+  return (n + M - 1) / M;
 }
-int tiles_f(int f) {
-  return (f + 1) / 2;
-}
-int chunk_rows(int f) {
-  return std::max(1, kChunkTiles / tiles_f(f));
+template <int M>
+int chunk_rows(int f, int chunk_tiles = Tile<M>::kChunkTiles) {
+  return std::max(1, chunk_tiles / tiles<M>(f));
 }
 
-// The transforms' rows, over n channels: op maps In input values to Out output values, applied
-// lane block by lane block (explicit vectors, the last block masked: with the rows as local
-// pointers, GCC left these loops scalar), then channel by channel where there is no SIMD. op is
-// written once for both (GCC's vector types take + and −).
+// op maps In input rows to Out output rows over n channels, lane block by lane block (explicit
+// vectors, the last block masked: with the rows as local pointers, GCC left these loops scalar),
+// then channel by channel where there is no SIMD.
 template <int In, int Out, class Op>
 void lanes(const float* const (&in)[In], float* const (&out)[Out], int n, Op op) {
   int k = 0;
@@ -48,33 +116,11 @@ void lanes(const float* const (&in)[In], float* const (&out)[Out], int n, Op op)
   }
 }
 
-// Bᵀ: o0 = a − c, o1 = b + c, o2 = c − b, o3 = b − d.
-void bt_row(const float* a, const float* b, const float* c, const float* d, float* o0, float* o1,
-            float* o2, float* o3, int n) {
-  lanes<4, 4>({a, b, c, d}, {o0, o1, o2, o3}, n, [](const auto* x, auto* y) {
-    y[0] = x[0] - x[2], y[1] = x[1] + x[2], y[2] = x[2] - x[1], y[3] = x[1] - x[3];
-  });
-}
-
-// Aᵀ: o0 = a + b + c, o1 = b − c − d.
-void at_row(const float* a, const float* b, const float* c, const float* d, float* o0, float* o1,
-            int n) {
-  lanes<4, 2>({a, b, c, d}, {o0, o1}, n,
-              [](const auto* x, auto* y) { y[0] = x[0] + x[1] + x[2], y[1] = x[1] - x[2] - x[3]; });
-}
-
-// A (the adjoint of Aᵀ's rows): o0 = a, o1 = a + b, o2 = a − b, o3 = −b.
-void a_row(const float* a, const float* b, float* o0, float* o1, float* o2, float* o3, int n) {
-  lanes<2, 4>({a, b}, {o0, o1, o2, o3}, n, [](const auto* x, auto* y) {
-    y[0] = x[0], y[1] = x[0] + x[1], y[2] = x[0] - x[1], y[3] = -x[1];
-  });
-}
-
 // dst[c·dst_stride + r] = src[r·src_stride + c] for r < rows, c < cols: the layout changes
 // between channel-major planes and the channels-last transforms. 16 × 16 blocks through registers
 // on AVX-512 (a strided scalar copy was most of the transforms' time), plain loops otherwise.
 #if GREENSED_SIMD_WIDTH == 16
-void transpose_16x16(__m512 r[16]) {
+[[gnu::always_inline]] inline void transpose_16x16(__m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
@@ -119,15 +165,16 @@ void transpose(const float* src, int64_t src_stride, int rows, int cols, float* 
 #endif
 }
 
-// The chunk's input rows 2·i0 − 1 … 2·i1 (zero outside the plane and in the border columns),
-// channels last: xt[(row − 2·i0 + 1)·W + col + 1][ci], W = 2·nf + 2 (even a partial last tile has
-// its four columns). Channels last makes every transform below a loop over contiguous channels.
+// The chunk's input rows M·i0 − 1 … M·i1 (zero outside the plane and in the border columns),
+// channels last: xt[(row − M·i0 + 1)·W + col + 1][ci], W = M·nf + 2 (even a partial last tile has
+// all its columns). Channels last makes every transform below a loop over contiguous channels.
+template <int M>
 void gather_rows(const float* x, int c_in, int t, int f, int i0, int i1, float* xt) {
-  const int w = 2 * tiles_f(f) + 2;
-  const int n_rows = 2 * (i1 - i0) + 2;
+  const int w = M * tiles<M>(f) + 2;
+  const int n_rows = M * (i1 - i0) + 2;
   const int64_t tf = int64_t(t) * f;
   for (int r = 0; r < n_rows; ++r) {
-    const int row = 2 * i0 - 1 + r;
+    const int row = M * i0 - 1 + r;
     float* dst = xt + int64_t(r) * w * c_in;
     if (row < 0 || row >= t) {
       std::memset(dst, 0, sizeof(float) * int64_t(w) * c_in);
@@ -140,70 +187,73 @@ void gather_rows(const float* x, int c_in, int t, int f, int i0, int i1, float* 
   }
 }
 
-// V = Bᵀ d B of every tile of the chunk: v[ξ][tile][ci], ξ = 4·row + column. tmp: 16·c_in.
+// V = Bᵀ d B of every tile of the chunk: v[ξ][tile][ci]. tmp: N²·c_in.
+template <int M>
 void input_transform(const float* xt, int c_in, int nf, int n_tile_rows, float* v, int64_t n,
                      float* tmp) {
-  const int w = 2 * nf + 2;
+  constexpr int N = Tile<M>::N;
+  const auto bt = [](const auto* x, auto* y) { Tile<M>::bt(x, y); };
+  const int w = M * nf + 2;
   const int64_t plane = n * c_in;  // one ξ
   for (int i = 0; i < n_tile_rows; ++i)
     for (int j = 0; j < nf; ++j) {
-      // d(r, c) = xt[(2i + r)·W + 2j + c]; rows first: tmp[4a + c] = (Bᵀ d)[a][c].
-      for (int c = 0; c < 4; ++c) {
-        const float* d0 = xt + (int64_t(2 * i + 0) * w + 2 * j + c) * c_in;
-        const float* d1 = xt + (int64_t(2 * i + 1) * w + 2 * j + c) * c_in;
-        const float* d2 = xt + (int64_t(2 * i + 2) * w + 2 * j + c) * c_in;
-        const float* d3 = xt + (int64_t(2 * i + 3) * w + 2 * j + c) * c_in;
-        bt_row(d0, d1, d2, d3, tmp + (0 + c) * c_in, tmp + (4 + c) * c_in, tmp + (8 + c) * c_in,
-               tmp + (12 + c) * c_in, c_in);
+      // d(r, c) = xt[(M·i + r)·W + M·j + c]; rows first: tmp[N·a + c] = (Bᵀ d)[a][c].
+      for (int c = 0; c < N; ++c) {
+        const float* in[N];
+        float* out[N];
+        for (int r = 0; r < N; ++r) in[r] = xt + (int64_t(M * i + r) * w + M * j + c) * c_in;
+        for (int a = 0; a < N; ++a) out[a] = tmp + (N * a + c) * c_in;
+        lanes(in, out, c_in, bt);
       }
-      // Then columns: V[4a + b] = (Bᵀ d B)[a][b].
+      // Then columns: V[N·a + b] = (Bᵀ d B)[a][b].
       float* vt = v + (int64_t(i) * nf + j) * c_in;
-      for (int a = 0; a < 4; ++a) {
-        const float* s0 = tmp + (4 * a + 0) * c_in;
-        const float* s1 = tmp + (4 * a + 1) * c_in;
-        const float* s2 = tmp + (4 * a + 2) * c_in;
-        const float* s3 = tmp + (4 * a + 3) * c_in;
-        bt_row(s0, s1, s2, s3, vt + (4 * a + 0) * plane, vt + (4 * a + 1) * plane,
-               vt + (4 * a + 2) * plane, vt + (4 * a + 3) * plane, c_in);
+      for (int a = 0; a < N; ++a) {
+        const float* in[N];
+        float* out[N];
+        for (int b = 0; b < N; ++b) in[b] = tmp + (N * a + b) * c_in;
+        for (int b = 0; b < N; ++b) out[b] = vt + (N * a + b) * plane;
+        lanes(in, out, c_in, bt);
       }
     }
 }
 
 // y = Aᵀ m A + bias of every tile of the chunk (tile rows i0 …), m[ξ][tile][co]; outputs outside
-// the plane (a partial last tile) are dropped. tmp: 8·c_out + 2·(2·nf)·c_out.
+// the plane (a partial last tile) are dropped. tmp: N·M·c_out + M·(M·nf)·c_out.
+template <int M>
 void output_transform(const float* m, const float* bias, int c_out, int t, int f, int i0,
                       int n_tile_rows, int64_t n, float* y, float* tmp) {
-  const int nf = tiles_f(f);
-  const int64_t plane = n * c_out, tf = int64_t(t) * f;
-  float* rows = tmp + 8 * c_out;  // the tile row's two output rows, channels last
+  constexpr int N = Tile<M>::N;
+  const auto at = [](const auto* x, auto* y) { Tile<M>::at(x, y); };
+  const int nf = tiles<M>(f);
+  const int64_t plane = n * c_out, tf = int64_t(t) * f, row_floats = int64_t(M) * nf * c_out;
+  float* rows = tmp + N * M * c_out;  // the tile row's M output rows, channels last
   for (int i = 0; i < n_tile_rows; ++i) {
     for (int j = 0; j < nf; ++j) {
       const float* mt = m + (int64_t(i) * nf + j) * c_out;
-      // Rows first: tmp[4a + c] = (Aᵀ m)[a][c].
-      for (int c = 0; c < 4; ++c) {
-        const float* m0 = mt + (0 + c) * plane;
-        const float* m1 = mt + (4 + c) * plane;
-        const float* m2 = mt + (8 + c) * plane;
-        const float* m3 = mt + (12 + c) * plane;
-        at_row(m0, m1, m2, m3, tmp + (0 + c) * c_out, tmp + (4 + c) * c_out, c_out);
+      // Rows first: tmp[N·a + c] = (Aᵀ m)[a][c].
+      for (int c = 0; c < N; ++c) {
+        const float* in[N];
+        float* out[M];
+        for (int r = 0; r < N; ++r) in[r] = mt + (N * r + c) * plane;
+        for (int a = 0; a < M; ++a) out[a] = tmp + (N * a + c) * c_out;
+        lanes(in, out, c_out, at);
       }
-      // Then columns: rows[a][2j + b][co].
-      for (int a = 0; a < 2; ++a) {
-        const float* s0 = tmp + (4 * a + 0) * c_out;
-        const float* s1 = tmp + (4 * a + 1) * c_out;
-        const float* s2 = tmp + (4 * a + 2) * c_out;
-        const float* s3 = tmp + (4 * a + 3) * c_out;
-        float* o0 = rows + (int64_t(a) * 2 * nf + 2 * j) * c_out;
-        at_row(s0, s1, s2, s3, o0, o0 + c_out, c_out);
+      // Then columns: rows[a][M·j + b][co].
+      for (int a = 0; a < M; ++a) {
+        const float* in[N];
+        float* out[M];
+        for (int c = 0; c < N; ++c) in[c] = tmp + (N * a + c) * c_out;
+        for (int b = 0; b < M; ++b) out[b] = rows + a * row_floats + int64_t(M * j + b) * c_out;
+        lanes(in, out, c_out, at);
       }
     }
-    // Channel-major output rows 2i and 2i + 1 (where they exist): [F, C_out] → [C_out, F], then
-    // + bias.
-    for (int a = 0; a < 2; ++a) {
-      const int row = 2 * (i0 + i) + a;
+    // Channel-major output rows M·i … M·i + M − 1 (where they exist): [F, C_out] → [C_out, F],
+    // then + bias.
+    for (int a = 0; a < M; ++a) {
+      const int row = M * (i0 + i) + a;
       if (row >= t) continue;
       float* yr = y + int64_t(row) * f;
-      transpose(rows + int64_t(a) * 2 * nf * c_out, c_out, f, c_out, yr, tf);
+      transpose(rows + a * row_floats, c_out, f, c_out, yr, tf);
       if (bias != nullptr)
         for (int k = 0; k < c_out; ++k)
           for (int col = 0; col < f; ++col) yr[k * tf + col] += bias[k];
@@ -212,149 +262,239 @@ void output_transform(const float* m, const float* bias, int c_out, int t, int f
 }
 
 // dM = A dY Aᵀ (the adjoint of the output transform) of every tile of the chunk, dm[ξ][tile][co],
-// from the output gradient's rows 2i and 2i + 1 (zero beyond T and F). tmp: 4·nf·c_out +
-// 8·c_out.
+// from the output gradient's rows M·i … M·i + M − 1 (zero beyond T and F). tmp: M·(M·nf)·c_out +
+// N·M·c_out.
+template <int M>
 void output_transform_adjoint(const float* gy, int c_out, int t, int f, int i0, int n_tile_rows,
                               int64_t n, float* dm, float* tmp) {
-  const int nf = tiles_f(f);
-  const int64_t plane = n * c_out, tf = int64_t(t) * f, row_floats = 2 * int64_t(nf) * c_out;
-  float* rows = tmp;                 // [2][2·nf][c_out]: the tile row's output-gradient rows
-  float* q = rows + 2 * row_floats;  // [4][2][c_out]: A dY
+  constexpr int N = Tile<M>::N;
+  const auto a_op = [](const auto* x, auto* y) { Tile<M>::a(x, y); };
+  const int nf = tiles<M>(f);
+  const int64_t plane = n * c_out, tf = int64_t(t) * f, row_floats = int64_t(M) * nf * c_out;
+  float* rows = tmp;                 // [M][M·nf][c_out]: the tile row's output-gradient rows
+  float* q = rows + M * row_floats;  // [N][M][c_out]: A dY
   for (int i = 0; i < n_tile_rows; ++i) {
-    for (int a = 0; a < 2; ++a) {
-      const int row = 2 * (i0 + i) + a;
+    for (int a = 0; a < M; ++a) {
+      const int row = M * (i0 + i) + a;
       float* dst = rows + a * row_floats;
       if (row >= t) {
         std::memset(dst, 0, sizeof(float) * row_floats);
         continue;
       }
       transpose(gy + int64_t(row) * f, tf, c_out, f, dst, c_out);  // [C_out, F] → [F, C_out]
-      if (f < 2 * nf) std::memset(dst + int64_t(f) * c_out, 0, sizeof(float) * c_out);
+      std::memset(dst + int64_t(f) * c_out, 0, sizeof(float) * (int64_t(M) * nf - f) * c_out);
     }
     for (int j = 0; j < nf; ++j) {
-      // Rows: q[r][b] = Σ_a A[r][a] dY[a][b]; then columns: dM[4r + c] = Σ_b A[c][b] q[r][b].
-      for (int b = 0; b < 2; ++b) {
-        const float* d0 = rows + (2 * j + b) * int64_t(c_out);
-        a_row(d0, d0 + row_floats, q + (0 + b) * c_out, q + (2 + b) * c_out, q + (4 + b) * c_out,
-              q + (6 + b) * c_out, c_out);
+      // Rows: q[r][b] = Σ_a A[r][a] dY[a][b]; then columns: dM[N·r + c] = Σ_b A[c][b] q[r][b].
+      for (int b = 0; b < M; ++b) {
+        const float* in[M];
+        float* out[N];
+        for (int a = 0; a < M; ++a) in[a] = rows + a * row_floats + int64_t(M * j + b) * c_out;
+        for (int r = 0; r < N; ++r) out[r] = q + (M * r + b) * c_out;
+        lanes(in, out, c_out, a_op);
       }
       float* mt = dm + (int64_t(i) * nf + j) * c_out;
-      for (int r = 0; r < 4; ++r)
-        a_row(q + (2 * r) * c_out, q + (2 * r + 1) * c_out, mt + (4 * r + 0) * plane,
-              mt + (4 * r + 1) * plane, mt + (4 * r + 2) * plane, mt + (4 * r + 3) * plane, c_out);
+      for (int r = 0; r < N; ++r) {
+        const float* in[M];
+        float* out[N];
+        for (int b = 0; b < M; ++b) in[b] = q + (M * r + b) * c_out;
+        for (int c = 0; c < N; ++c) out[c] = mt + (N * r + c) * plane;
+        lanes(in, out, c_out, a_op);
+      }
     }
   }
+}
+
+// The transforms' working rows (any of the three above), after a chunk's gathered rows, V and M.
+template <int M>
+int64_t tmp_floats(int c_in, int c_out, int f) {
+  constexpr int N = Tile<M>::N;
+  return N * N * int64_t(std::max(c_in, c_out)) + int64_t(M) * M * tiles<M>(f) * c_out;
+}
+
+template <int M>
+int64_t scratch_floats(int c_in, int c_out, int t, int f, int chunk_tiles) {
+  constexpr int N = Tile<M>::N;
+  const int nf = tiles<M>(f);
+  const int rows = std::min(chunk_rows<M>(f, chunk_tiles), tiles<M>(t));
+  const int64_t chunk = int64_t(rows) * nf;
+  const int64_t gathered = int64_t(M * rows + 2) * (M * nf + 2) * c_in;
+  return gathered + N * N * chunk * (int64_t(c_in) + c_out) + tmp_floats<M>(c_in, c_out, f);
+}
+
+// The filter transform's rows over lanes of output channels: y[r] = Σ_a G[r][a]·x[a] (3 → N)
+// and its adjoint y[a] = Σ_r G[r][a]·x[r] (N → 3).
+template <int M>
+void g_row(const auto* x, auto* y) {
+  const auto& G = Tile<M>::G;
+  for (int r = 0; r < Tile<M>::N; ++r)
+    y[r] = float(G[r][0]) * x[0] + float(G[r][1]) * x[1] + float(G[r][2]) * x[2];
+}
+template <int M>
+void gt_row(const auto* x, auto* y) {
+  const auto& G = Tile<M>::G;
+  for (int a = 0; a < 3; ++a) {
+    y[a] = float(G[0][a]) * x[0];
+    for (int r = 1; r < Tile<M>::N; ++r) y[a] += float(G[r][a]) * x[r];
+  }
+}
+
+// Output channels at a time in the filter transforms (their rows live on the stack).
+constexpr int kFilterLanes = 64;
+
+// U = G g Gᵀ, vectorised over output channels: each input channel's filters are transposed to
+// [tap][co] (16 × 16 register blocks), then G runs down the columns and across the rows.
+template <int M>
+void transform_weights(const float* w, int c_in, int c_out, float* u) {
+  constexpr int N = Tile<M>::N;
+  const auto g = [](const auto* x, auto* y) { g_row<M>(x, y); };
+  const int64_t plane = int64_t(c_out) * c_in;
+  float gt[9][kFilterLanes], gg[N][3][kFilterLanes];
+  for (int ci = 0; ci < c_in; ++ci)
+    for (int co0 = 0; co0 < c_out; co0 += kFilterLanes) {
+      const int nb = std::min(kFilterLanes, c_out - co0);
+      transpose(w + (int64_t(co0) * c_in + ci) * 9, int64_t(c_in) * 9, nb, 9, gt[0], kFilterLanes);
+      for (int k = 0; k < 3; ++k) {  // (G g)[r][k] from the filter's column k
+        const float* in[3] = {gt[k], gt[3 + k], gt[6 + k]};
+        float* out[N];
+        for (int r = 0; r < N; ++r) out[r] = gg[r][k];
+        lanes(in, out, nb, g);
+      }
+      for (int r = 0; r < N; ++r) {  // U[r][c] = Σ_k (G g)[r][k] G[c][k]
+        const float* in[3] = {gg[r][0], gg[r][1], gg[r][2]};
+        float* out[N];
+        for (int c = 0; c < N; ++c) out[c] = u + (r * N + c) * plane + int64_t(ci) * c_out + co0;
+        lanes(in, out, nb, g);
+      }
+    }
+}
+
+// grad_w += Gᵀ dU G (the adjoint of U = G g Gᵀ), vectorised as transform_weights is.
+template <int M>
+void transform_weights_adjoint(const float* du, int c_in, int c_out, float* grad_w) {
+  constexpr int N = Tile<M>::N;
+  const auto gt_op = [](const auto* x, auto* y) { gt_row<M>(x, y); };
+  const int64_t plane = int64_t(c_out) * c_in;
+  float h[3][N][kFilterLanes], dw[9][kFilterLanes], dwt[kFilterLanes][9];
+  for (int ci = 0; ci < c_in; ++ci)
+    for (int co0 = 0; co0 < c_out; co0 += kFilterLanes) {
+      const int nb = std::min(kFilterLanes, c_out - co0);
+      for (int r = 0; r < N; ++r) {  // h[k][r] = Σ_c dU[r][c] G[c][k]
+        const float* in[N];
+        for (int c = 0; c < N; ++c) in[c] = du + (N * r + c) * plane + int64_t(ci) * c_out + co0;
+        float* out[3] = {h[0][r], h[1][r], h[2][r]};
+        lanes(in, out, nb, gt_op);
+      }
+      for (int k = 0; k < 3; ++k) {  // dW[a][k] = Σ_r G[r][a] h[k][r]
+        const float* in[N];
+        for (int r = 0; r < N; ++r) in[r] = h[k][r];
+        float* out[3] = {dw[k], dw[3 + k], dw[6 + k]};
+        lanes(in, out, nb, gt_op);
+      }
+      transpose(dw[0], kFilterLanes, 9, nb, dwt[0], 9);
+      for (int co = 0; co < nb; ++co) {
+        float* gw = grad_w + (int64_t(co0 + co) * c_in + ci) * 9;
+        for (int j = 0; j < 9; ++j) gw[j] += dwt[co][j];
+      }
+    }
+}
+
+template <int M>
+void forward(const float* x, const float* u, const float* bias, int c_in, int c_out, int t, int f,
+             float* scratch, float* y) {
+  constexpr int N = Tile<M>::N;
+  const int nt = tiles<M>(t), nf = tiles<M>(f);
+  const int rows = std::min(chunk_rows<M>(f), nt);
+  const int64_t chunk = int64_t(rows) * nf;
+  const int64_t plane = int64_t(c_out) * c_in;
+  float* xt = scratch;                                          // the chunk's rows, channels last
+  float* v = xt + int64_t(M * rows + 2) * (M * nf + 2) * c_in;  // [N²][chunk tiles][c_in]
+  float* m = v + N * N * chunk * c_in;                          // [N²][chunk tiles][c_out]
+  float* tmp = m + N * N * chunk * c_out;                       // tmp_floats
+  for (int i0 = 0; i0 < nt; i0 += rows) {
+    const int i1 = std::min(nt, i0 + rows);
+    const int64_t n = int64_t(i1 - i0) * nf;  // tiles in this chunk
+    gather_rows<M>(x, c_in, t, f, i0, i1, xt);
+    input_transform<M>(xt, c_in, nf, i1 - i0, v, n, tmp);
+    for (int xi = 0; xi < N * N; ++xi)
+      gemm(false, false, int(n), c_out, c_in, 1.0f, v + xi * n * c_in, c_in, u + xi * plane, c_out,
+           0.0f, m + xi * n * c_out, c_out);
+    output_transform<M>(m, bias, c_out, t, f, i0, i1 - i0, n, y, tmp);
+  }
+}
+
+template <int M>
+void backward_weights(const float* x, const float* grad_y, int c_in, int c_out, int t, int f,
+                      float* scratch, float* grad_w) {
+  constexpr int N = Tile<M>::N;
+  const int nt = tiles<M>(t), nf = tiles<M>(f);
+  const int rows = std::min(chunk_rows<M>(f, Tile<M>::kWeightChunkTiles), nt);
+  const int64_t chunk = int64_t(rows) * nf;
+  const int64_t plane = int64_t(c_in) * c_out;
+  float* xt = scratch;
+  float* v = xt + int64_t(M * rows + 2) * (M * nf + 2) * c_in;  // [N²][chunk tiles][c_in]
+  float* dm = v + N * N * chunk * c_in;                         // [N²][chunk tiles][c_out]
+  float* tmp = dm + N * N * chunk * c_out;                      // tmp_floats
+  float* du = tmp + tmp_floats<M>(c_in, c_out, f);              // dU[ξ][ci][co]
+  std::memset(du, 0, sizeof(float) * N * N * plane);
+  for (int i0 = 0; i0 < nt; i0 += rows) {
+    const int i1 = std::min(nt, i0 + rows);
+    const int64_t n = int64_t(i1 - i0) * nf;
+    gather_rows<M>(x, c_in, t, f, i0, i1, xt);
+    input_transform<M>(xt, c_in, nf, i1 - i0, v, n, tmp);
+    output_transform_adjoint<M>(grad_y, c_out, t, f, i0, i1 - i0, n, dm, tmp);
+    for (int xi = 0; xi < N * N; ++xi)
+      gemm(true, false, c_in, c_out, int(n), 1.0f, v + xi * n * c_in, c_in, dm + xi * n * c_out,
+           c_out, 1.0f, du + xi * plane, c_out);
+  }
+  transform_weights_adjoint<M>(du, c_in, c_out, grad_w);
 }
 
 }  // namespace
 
-bool conv3x3_use_winograd(int c_in, int c_out, int t, int f) {
-  (void)c_out, (void)t, (void)f;
-  return c_in >= kWinogradMinCin;
+int conv3x3_winograd_tile(int c_in, int c_out, int t, int f) {
+  (void)c_out, (void)t;
+  if (c_in < kWinogradMinCin) return 0;
+  return f >= kWinograd4MinF ? 4 : 2;
 }
 
-void winograd_transform_weights(const float* w, int c_in, int c_out, float* u) {
-  const int64_t plane = int64_t(c_out) * c_in;
-  for (int co = 0; co < c_out; ++co)
-    for (int ci = 0; ci < c_in; ++ci) {
-      const float* g = w + (int64_t(co) * c_in + ci) * 9;
-      // G g (4×3), then (G g) Gᵀ (4×4), in double.
-      double gg[4][3];
-      for (int k = 0; k < 3; ++k) {
-        const double g0 = g[k], g1 = g[3 + k], g2 = g[6 + k];
-        gg[0][k] = g0;
-        gg[1][k] = 0.5 * (g0 + g1 + g2);
-        gg[2][k] = 0.5 * (g0 - g1 + g2);
-        gg[3][k] = g2;
-      }
-      for (int r = 0; r < 4; ++r) {
-        const double h0 = gg[r][0], h1 = gg[r][1], h2 = gg[r][2];
-        const double row[4] = {h0, 0.5 * (h0 + h1 + h2), 0.5 * (h0 - h1 + h2), h2};
-        for (int c = 0; c < 4; ++c)
-          u[(r * 4 + c) * plane + int64_t(ci) * c_out + co] = float(row[c]);
-      }
-    }
+int64_t winograd_weight_floats(int c_in, int c_out, int m) {
+  return int64_t(m + 2) * (m + 2) * c_in * c_out;
 }
 
-int64_t winograd_scratch_floats(int c_in, int c_out, int t, int f) {
-  const int nf = tiles_f(f);
-  const int rows = std::min(chunk_rows(f), tiles_t(t));
-  const int64_t chunk = int64_t(rows) * nf;
-  const int64_t gathered = int64_t(2 * rows + 2) * (2 * nf + 2) * c_in;
-  return gathered + 16 * chunk * (int64_t(c_in) + c_out) + 16 * int64_t(std::max(c_in, c_out)) +
-         4 * int64_t(nf) * c_out;
+void winograd_transform_weights(const float* w, int c_in, int c_out, int m, float* u) {
+  if (m == 4)
+    transform_weights<4>(w, c_in, c_out, u);
+  else
+    transform_weights<2>(w, c_in, c_out, u);
+}
+
+int64_t winograd_scratch_floats(int c_in, int c_out, int t, int f, int m) {
+  return m == 4 ? scratch_floats<4>(c_in, c_out, t, f, Tile<4>::kChunkTiles)
+                : scratch_floats<2>(c_in, c_out, t, f, Tile<2>::kChunkTiles);
 }
 
 void conv3x3_winograd_forward(const float* x, const float* u, const float* bias, int c_in,
-                              int c_out, int t, int f, float* scratch, float* y) {
-  const int nt = tiles_t(t), nf = tiles_f(f);
-  const int rows = std::min(chunk_rows(f), nt);
-  const int64_t chunk = int64_t(rows) * nf;
-  const int64_t plane = int64_t(c_out) * c_in;
-  float* xt = scratch;                                          // the chunk's rows, channels last
-  float* v = xt + int64_t(2 * rows + 2) * (2 * nf + 2) * c_in;  // [16][chunk tiles][c_in]
-  float* m = v + 16 * chunk * c_in;                             // [16][chunk tiles][c_out]
-  float* tmp = m + 16 * chunk * c_out;  // 16·max(c_in, c_out) + 4·nf·c_out
-  for (int i0 = 0; i0 < nt; i0 += rows) {
-    const int i1 = std::min(nt, i0 + rows);
-    const int64_t n = int64_t(i1 - i0) * nf;  // tiles in this chunk
-    gather_rows(x, c_in, t, f, i0, i1, xt);
-    input_transform(xt, c_in, nf, i1 - i0, v, n, tmp);
-    for (int xi = 0; xi < 16; ++xi)
-      gemm(false, false, int(n), c_out, c_in, 1.0f, v + xi * n * c_in, c_in, u + xi * plane, c_out,
-           0.0f, m + xi * n * c_out, c_out);
-    output_transform(m, bias, c_out, t, f, i0, i1 - i0, n, y, tmp);
-  }
+                              int c_out, int t, int f, int m, float* scratch, float* y) {
+  if (m == 4)
+    forward<4>(x, u, bias, c_in, c_out, t, f, scratch, y);
+  else
+    forward<2>(x, u, bias, c_in, c_out, t, f, scratch, y);
 }
 
-int64_t winograd_backward_weights_scratch_floats(int c_in, int c_out, int t, int f) {
-  return winograd_scratch_floats(c_in, c_out, t, f) + 4 * int64_t(tiles_f(f)) * c_out +
-         16 * int64_t(c_in) * c_out;
+int64_t winograd_backward_weights_scratch_floats(int c_in, int c_out, int t, int f, int m) {
+  const int64_t chunk = m == 4 ? scratch_floats<4>(c_in, c_out, t, f, Tile<4>::kWeightChunkTiles)
+                               : scratch_floats<2>(c_in, c_out, t, f, Tile<2>::kWeightChunkTiles);
+  return chunk + winograd_weight_floats(c_in, c_out, m);
 }
 
 void conv3x3_winograd_backward_weights(const float* x, const float* grad_y, int c_in, int c_out,
-                                       int t, int f, float* scratch, float* grad_w,
+                                       int t, int f, int m, float* scratch, float* grad_w,
                                        float* grad_bias) {
-  const int nt = tiles_t(t), nf = tiles_f(f);
-  const int rows = std::min(chunk_rows(f), nt);
-  const int64_t chunk = int64_t(rows) * nf;
-  const int64_t plane = int64_t(c_in) * c_out;
-  float* xt = scratch;
-  float* v = xt + int64_t(2 * rows + 2) * (2 * nf + 2) * c_in;  // [16][chunk tiles][c_in]
-  float* dm = v + 16 * chunk * c_in;                            // [16][chunk tiles][c_out]
-  float* tmp = dm + 16 * chunk * c_out;  // 16·max(c_in, c_out) + 8·nf·c_out
-  float* du = tmp + 16 * int64_t(std::max(c_in, c_out)) + 8 * int64_t(nf) * c_out;
-  std::memset(du, 0, sizeof(float) * 16 * plane);  // dU[ξ][ci][co]
-  for (int i0 = 0; i0 < nt; i0 += rows) {
-    const int i1 = std::min(nt, i0 + rows);
-    const int64_t n = int64_t(i1 - i0) * nf;
-    gather_rows(x, c_in, t, f, i0, i1, xt);
-    input_transform(xt, c_in, nf, i1 - i0, v, n, tmp);
-    output_transform_adjoint(grad_y, c_out, t, f, i0, i1 - i0, n, dm, tmp);
-    for (int xi = 0; xi < 16; ++xi)
-      gemm(true, false, c_in, c_out, int(n), 1.0f, v + xi * n * c_in, c_in, dm + xi * n * c_out,
-           c_out, 1.0f, du + xi * plane, c_out);
-  }
-  // dW = Gᵀ dU G (the adjoint of U = G g Gᵀ), in double, added to grad_w.
-  for (int ci = 0; ci < c_in; ++ci)
-    for (int co = 0; co < c_out; ++co) {
-      double h[4][3];  // (dU G)[r][kx]
-      for (int r = 0; r < 4; ++r) {
-        const double u0 = du[(4 * r + 0) * plane + int64_t(ci) * c_out + co],
-                     u1 = du[(4 * r + 1) * plane + int64_t(ci) * c_out + co],
-                     u2 = du[(4 * r + 2) * plane + int64_t(ci) * c_out + co],
-                     u3 = du[(4 * r + 3) * plane + int64_t(ci) * c_out + co];
-        h[r][0] = u0 + 0.5 * (u1 + u2);
-        h[r][1] = 0.5 * (u1 - u2);
-        h[r][2] = 0.5 * (u1 + u2) + u3;
-      }
-      float* g = grad_w + (int64_t(co) * c_in + ci) * 9;
-      for (int kx = 0; kx < 3; ++kx) {
-        g[0 * 3 + kx] += float(h[0][kx] + 0.5 * (h[1][kx] + h[2][kx]));
-        g[1 * 3 + kx] += float(0.5 * (h[1][kx] - h[2][kx]));
-        g[2 * 3 + kx] += float(0.5 * (h[1][kx] + h[2][kx]) + h[3][kx]);
-      }
-    }
+  if (m == 4)
+    backward_weights<4>(x, grad_y, c_in, c_out, t, f, scratch, grad_w);
+  else
+    backward_weights<2>(x, grad_y, c_in, c_out, t, f, scratch, grad_w);
   if (grad_bias != nullptr) {
     const int64_t tf = int64_t(t) * f;
     for (int co = 0; co < c_out; ++co)

@@ -58,19 +58,20 @@ int64_t ConvBlock::scratch_floats(int t, int f) const {
 int64_t ConvBlock::conv_scratch_floats(int t, int f) const {
   const int64_t col = int64_t(c_in_) * 9 * t * f;
   // Forward and weight gradient (Winograd where the forward is).
-  const int64_t fwd = kernels::conv3x3_use_winograd(c_in_, c_out_, t, f)
-                          ? kernels::winograd_backward_weights_scratch_floats(c_in_, c_out_, t, f)
-                          : col;
-  const int64_t bwd = kernels::conv3x3_use_winograd(c_out_, c_in_, t, f)
-                          ? kernels::winograd_scratch_floats(c_out_, c_in_, t, f)
-                          : col;
+  const int m = kernels::conv3x3_winograd_tile(c_in_, c_out_, t, f);
+  const int m_data = kernels::conv3x3_winograd_tile(c_out_, c_in_, t, f);
+  const int64_t fwd =
+      m > 0 ? kernels::winograd_backward_weights_scratch_floats(c_in_, c_out_, t, f, m) : col;
+  const int64_t bwd =
+      m_data > 0 ? kernels::winograd_scratch_floats(c_out_, c_in_, t, f, m_data) : col;
   return std::max(fwd, bwd);
 }
 
 void ConvBlock::convolve(const float* x, const float* w, const float* bias, int t, int f,
                          float* scratch, float* y) const {
   if (winograd_)
-    kernels::conv3x3_winograd_forward(x, winograd_u_.data(), bias, c_in_, c_out_, t, f, scratch, y);
+    kernels::conv3x3_winograd_forward(x, winograd_u_.data(), bias, c_in_, c_out_, t, f, winograd_,
+                                      scratch, y);
   else
     kernels::conv3x3_forward(x, w, bias, c_in_, c_out_, t, f, scratch, y);
 }
@@ -115,10 +116,10 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   const float* bias = store.value(conv_b_);
   // The convolution's algorithm for this shape (the same one for every pass over these inputs,
   // so a recomputed conv output is the forward's bit for bit); Winograd's weights once per call.
-  winograd_ = kernels::conv3x3_use_winograd(c_in_, c_out_, t, f);
-  if (winograd_) {
-    winograd_u_.resize(kernels::winograd_weight_floats(c_in_, c_out_));
-    kernels::winograd_transform_weights(w, c_in_, c_out_, winograd_u_.data());
+  winograd_ = kernels::conv3x3_winograd_tile(c_in_, c_out_, t, f);
+  if (winograd_ > 0) {
+    winograd_u_.resize(kernels::winograd_weight_floats(c_in_, c_out_, winograd_));
+    kernels::winograd_transform_weights(w, c_in_, c_out_, winograd_, winograd_u_.data());
   }
 
   // 1. Convolution per item, items handed out dynamically (a thread preempted on a shared machine
@@ -231,16 +232,17 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   const float* cb = store.value(conv_b_);
 
   // The data gradient's algorithm: Winograd on the flipped, transposed kernel where C_out allows.
-  const bool winograd_data =
-      grad_in != nullptr && kernels::conv3x3_use_winograd(c_out_, c_in_, t, f);
-  if (winograd_data) {
+  const int winograd_data =
+      grad_in != nullptr ? kernels::conv3x3_winograd_tile(c_out_, c_in_, t, f) : 0;
+  if (winograd_data > 0) {
     std::vector<float> flipped(static_cast<size_t>(n_cw));
     for (int co = 0; co < c_out_; ++co)
       for (int ci = 0; ci < c_in_; ++ci)
         for (int k = 0; k < 9; ++k)
           flipped[(int64_t(ci) * c_out_ + co) * 9 + k] = cw[(int64_t(co) * c_in_ + ci) * 9 + 8 - k];
-    winograd_ut_.resize(kernels::winograd_weight_floats(c_out_, c_in_));
-    kernels::winograd_transform_weights(flipped.data(), c_out_, c_in_, winograd_ut_.data());
+    winograd_ut_.resize(kernels::winograd_weight_floats(c_out_, c_in_, winograd_data));
+    kernels::winograd_transform_weights(flipped.data(), c_out_, c_in_, winograd_data,
+                                        winograd_ut_.data());
   }
 
   // 1. Pool, dropout and GLU backward per item → grad of the BN output in grad_scratch.
@@ -312,16 +314,17 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     kernels::batchnorm_backward_apply(gy, xh, gamma, inv_std_.data(), sums.data(),
                                       sums.data() + c_out_, int64_t(b) * tf, c_out_, tf, gy);
     if (winograd_)  // the gradient of the forward's own arithmetic
-      kernels::conv3x3_winograd_backward_weights(xb, gy, c_in_, c_out_, t, f, col, tg, tg + n_cw);
+      kernels::conv3x3_winograd_backward_weights(xb, gy, c_in_, c_out_, t, f, winograd_, col, tg,
+                                                 tg + n_cw);
     else
       kernels::conv3x3_backward_weights(xb, gy, c_in_, c_out_, t, f, col, col_ready, tg, tg + n_cw);
     if (grad_in != nullptr) {
       // xb is not read again: its storage may be grad_in's.
       float* gi = grad_in + int64_t(bi) * c_in_ * tf;
-      if (winograd_data) {
+      if (winograd_data > 0) {
         // convᵀ is the convolution of grad_y with the flipped, transposed kernel (C_out → C_in).
         kernels::conv3x3_winograd_forward(gy, winograd_ut_.data(), nullptr, c_out_, c_in_, t, f,
-                                          col, gi);
+                                          winograd_data, col, gi);
       } else {
         std::fill(gi, gi + c_in_ * tf, 0.0f);
         kernels::conv3x3_backward_data(gy, cw, c_in_, c_out_, t, f, col, gi);

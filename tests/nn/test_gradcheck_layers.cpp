@@ -74,7 +74,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BlockCase{1, 9, 6, 4, 2, 2, 0.5f}, BlockCase{1, 10, 5, 4, 1, 2, 0.0f},
                       // C_in, C_out ≥ kWinogradMinCin: Winograd forward and
                       // data gradient, partial tiles (odd T, odd F)
-                      BlockCase{32, 33, 5, 3, 1, 2, 0.2f}, BlockCase{33, 32, 4, 4, 2, 2, 0.0f}));
+                      BlockCase{32, 33, 5, 3, 1, 2, 0.2f}, BlockCase{33, 32, 4, 4, 2, 2, 0.0f},
+                      // F ≥ kWinograd4MinF: F(4×4) forward and data gradient, partial tiles
+                      BlockCase{16, 17, 6, 9, 2, 2, 0.2f}));
 
 TEST(BiGruGrad, TwoLayersParametersAndInputMatchCentralDifferences) {
   const int b = 2, t = 4, n_in = 3, h = 3;

@@ -71,7 +71,7 @@ class ConvBlock {
 
  private:
   // Scratch floats of one item's convolution at T × F, and that convolution (im2col + GEMM, the
-  // direct kernel or Winograd: kernels::conv3x3_use_winograd decides per shape).
+  // direct kernel or Winograd: kernels::conv3x3_winograd_tile decides per shape).
   int64_t conv_scratch_floats(int t, int f) const;
   void convolve(const float* x, const float* w, const float* bias, int t, int f, float* scratch,
                 float* y) const;
@@ -84,7 +84,7 @@ class ConvBlock {
   const float* x_ = nullptr;
   int b_ = 0, t_ = 0, f_ = 0;
   bool kept_ = false, train_ = false, dropped_ = false;
-  bool winograd_ = false;
+  int winograd_ = 0;                // the forward's Winograd tile size (0: none)
   std::vector<float> winograd_u_;   // the transformed conv weights of the last forward
   std::vector<float> winograd_ut_;  // … of the flipped, transposed kernel (the data gradient)
   float* xhat_ = nullptr;           // the caller's buffer (kept, not recomputed)

@@ -78,7 +78,7 @@ void ConvBlock::convolve(const float* x, const float* w, const float* bias, int 
 
 const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, int t, int f,
                                 bool train, core::RngStream* rng, bool keep, float* conv_buf,
-                                float* out_buf, ThreadScratch& scratch) {
+                                float* out_buf, ThreadScratch& scratch, float* lin_buf) {
   kernels::BlasSingleThreadScope blas;  // parallel over items: one BLAS thread each
   const int64_t tf = int64_t(t) * f;
   const int64_t item = c_out_ * tf;
@@ -98,6 +98,7 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
                  "conv block forward without a buffer for its conv outputs");
   float* y = conv_buf;
   xhat_ = store_xhat ? conv_buf : nullptr;
+  lin_ = keep ? lin_buf : nullptr;
   const int64_t n_col = conv_scratch_floats(t, f);
   const int64_t bits_floats = 2 * kernels::dropout_words(item);
   float* out = out_buf;
@@ -170,7 +171,8 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   parallel_for(b, n_threads, [&](int64_t item_index, int th) {
     const int bi = int(item_index);
     float* xbn = scratch.get(th);
-    float* lin = xbn + item;
+    float* area = xbn + item;  // the linear map's, unless it is kept
+    float* lin = lin_ != nullptr ? lin_ + bi * item : area;
     float* yb = nullptr;
     if (!train) {
       // Same kernel, input and weights as the batched pass: the same values.
@@ -183,7 +185,7 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
       // The conv output again (same kernel, input and weights: the moments' values), im2col in
       // the linear map's area before the map is formed.
       yb = xbn + 2 * item + bits_floats;
-      convolve(x + int64_t(bi) * c_in_ * tf, w, bias, t, f, lin, yb);
+      convolve(x + int64_t(bi) * c_in_ * tf, w, bias, t, f, area, yb);
     } else {
       yb = y + bi * item;
     }
@@ -249,7 +251,8 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
   parallel_for(b, n_threads, [&](int64_t item_index, int th) {
     const int bi = int(item_index);
     float* xbn = scratch.get(th);
-    float* lin = xbn + item;
+    float* area = xbn + item;
+    float* lin = lin_ != nullptr ? lin_ + bi * item : area;  // kept, or recomputed below
     float* ig = item_grads + bi * per_item;
     float* t_gw = ig + n_cw + c_out_;
     float* t_gb = t_gw + n_gw;
@@ -259,8 +262,8 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
     if (recompute) {
       // The forward's conv output again (same kernel, input and weights), normalised with the
       // kept statistics: the forward's xhat and BN output, bit for bit.
-      float* xr = lin + item;
-      convolve(x_ + int64_t(bi) * c_in_ * tf, cw, cb, t, f, lin, xr);
+      float* xr = area + item;
+      convolve(x_ + int64_t(bi) * c_in_ * tf, cw, cb, t, f, area, xr);
       kernels::batchnorm_normalize(xr, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf, xr,
                                    xbn);
       xh = xr;
@@ -268,9 +271,11 @@ void ConvBlock::backward(ParameterStore& store, const float* grad_out, float* gr
       xh = xhat_ + bi * item;
       kernels::batchnorm_affine(xh, gamma, beta, c_out_, tf, xbn);
     }
-    for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
-    kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f, lin,
-                  int(tf));
+    if (lin_ == nullptr) {
+      for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
+      kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f,
+                    lin, int(tf));
+    }
     const uint64_t* bits = dropped_ ? keep_bits_.data() + bi * words_per_item_ : nullptr;
     kernels::glu_dropout_avgpool_backward(grad_out + int64_t(bi) * c_out_ * to * fo, lin, xbn, bits,
                                           keep_scale, c_out_, t, f, pool_t_, pool_f_, lin, gx);

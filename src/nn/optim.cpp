@@ -3,9 +3,26 @@
 #include <algorithm>
 #include <cmath>
 
+#include "greensed/core/cpu.hpp"
 #include "greensed/core/error.hpp"
+#include "greensed/nn/parallel.hpp"
 
 namespace greensed::nn {
+namespace {
+
+// Elementwise updates run over slices of this many values on the process's threads (each value's
+// arithmetic is the same whichever thread runs it, so the result does not depend on the count).
+constexpr int64_t kSlice = 1 << 16;
+
+template <class Body>
+void over_slices(size_t n, Body body) {
+  const int64_t n_slices = (int64_t(n) + kSlice - 1) / kSlice;
+  parallel_for(n_slices, core::num_threads(), [&](int64_t s, int) {
+    body(size_t(s * kSlice), size_t(std::min<int64_t>(int64_t(n), (s + 1) * kSlice)));
+  });
+}
+
+}  // namespace
 
 Adam::Adam(int64_t n_params, double beta1, double beta2, double eps)
     : beta1_(beta1), beta2_(beta2), eps_(eps) {
@@ -34,14 +51,15 @@ void Adam::step(std::span<float> params, std::span<const float> grads, double lr
   const float eps = float(eps_);
   float* m = state_.m.data();
   float* v = state_.v.data();
-  const size_t n = params.size();
-  for (size_t i = 0; i < n; ++i) {
-    const float g = grads[i];
-    m[i] = std::fma(g, one_minus_b1, m[i] * b1);
-    v[i] = v[i] * b2 + one_minus_b2 * g * g;
-    const float denom = std::sqrt(v[i]) / sqrt_bc2 + eps;
-    params[i] = params[i] + neg_step_size * m[i] / denom;
-  }
+  over_slices(params.size(), [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) {
+      const float g = grads[i];
+      m[i] = std::fma(g, one_minus_b1, m[i] * b1);
+      v[i] = v[i] * b2 + one_minus_b2 * g * g;
+      const float denom = std::sqrt(v[i]) / sqrt_bc2 + eps;
+      params[i] = params[i] + neg_step_size * m[i] / denom;
+    }
+  });
 }
 
 void ema_update(std::span<float> teacher, std::span<const float> student, double alpha) {
@@ -50,9 +68,9 @@ void ema_update(std::span<float> teacher, std::span<const float> student, double
   // As the recipe's teacher.mul_(alpha).add_(student, alpha=1 - alpha): both constants rounded
   // once from double, the add one fused multiply-add (ATen's vectorised add).
   const float a = float(alpha), one_minus = float(1.0 - alpha);
-  for (size_t i = 0; i < teacher.size(); ++i) {
-    teacher[i] = std::fma(student[i], one_minus, teacher[i] * a);
-  }
+  over_slices(teacher.size(), [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) teacher[i] = std::fma(student[i], one_minus, teacher[i] * a);
+  });
 }
 
 }  // namespace greensed::nn

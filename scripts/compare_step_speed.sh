@@ -3,7 +3,8 @@
 # Debian's PyTorch (python3-torch, 1.13), and PyPI's PyTorch 2.15.0 eager and with torch.compile
 # (forward compiled), each batch size interleaved across the four so that all see the same machine
 # load; then the machine's 2-thread sgemm peak (OpenBLAS, 2048³) and a table with greensed's
-# GFLOP/s, its share of that peak, and its speed-up over the best PyTorch.
+# GFLOP/s (effective: direct-convolution count; executed: the multiplications it runs), the
+# executed rate's share of that peak, and its speed-up over the best PyTorch.
 #
 # Usage: scripts/compare_step_speed.sh [--steps N] [--threads T] [--batch-sizes "4 16 48"]
 #        [--greensed PATH] [--venv DIR] [--no-pypi]
@@ -108,11 +109,12 @@ peak=$("$peak_bench" --benchmark_filter="SgemmPeak/$threads/" --benchmark_format
 echo "sgemm peak ($threads threads, 2048^3): $peak GFLOP/s   load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
-printf '| %5s | %9s | %9s | %9s | %12s | %9s | %9s | %7s | %7s |\n' batch "greensed" \
-  "torch1.13" "torch2.15" "2.15+compile" "vs best" "GFLOP/s" "% peak" "RSS MB"
-printf '|%s|\n' "-------|-----------|-----------|-----------|--------------|-----------|-----------|---------|---------"
+printf '| %5s | %9s | %9s | %9s | %12s | %9s | %9s | %9s | %7s | %7s |\n' batch "greensed" \
+  "torch1.13" "torch2.15" "2.15+compile" "vs best" "eff GF/s" "exec GF/s" "% peak" "RSS MB"
+printf '|%s|\n' "-------|-----------|-----------|-----------|--------------|-----------|-----------|-----------|---------|---------"
 for b in $batch_sizes; do
   gs=$(field median_step_s "${g_line[$b]}"); gf=$(field gflops "${g_line[$b]}")
+  gx=$(field executed_gflops "${g_line[$b]}")
   gm=$(field peak_rss_mb "${g_line[$b]}")
   ds=$(field median_step_s "${d_line[$b]}")
   es=n/a; cs=n/a
@@ -121,8 +123,10 @@ for b in $batch_sizes; do
   fi
   best=$(printf '%s\n' "$ds" "$es" "$cs" | grep -E '^[0-9.]+$' | sort -g | head -1)
   ratio=$(awk -v g="$gs" -v t="$best" 'BEGIN { printf "%.2fx", t / g }')
-  share=$(awk -v g="$gf" -v p="$peak" 'BEGIN { if (p > 0) printf "%.1f", 100 * g / p; else print "n/a" }')
-  printf '| %5s | %9s | %9s | %9s | %12s | %9s | %9s | %7s | %7s |\n' "$b" "$gs" "$ds" "$es" \
-    "$cs" "$ratio" "$gf" "$share" "$gm"
+  share=$(awk -v g="$gx" -v p="$peak" 'BEGIN { if (p > 0) printf "%.1f", 100 * g / p; else print "n/a" }')
+  printf '| %5s | %9s | %9s | %9s | %12s | %9s | %9s | %9s | %7s | %7s |\n' "$b" "$gs" "$ds" "$es" \
+    "$cs" "$ratio" "$gf" "$gx" "$share" "$gm"
 done
-echo "(seconds per step, median of $steps; 'vs best' = fastest PyTorch / greensed)"
+echo "(seconds per step, median of $steps; 'vs best' = fastest PyTorch / greensed; 'eff GF/s' counts"
+echo " every convolution as a direct one, 'exec GF/s' the multiplications greensed executes (Winograd's"
+echo " fewer), and '% peak' is exec GF/s against the sgemm peak)"

@@ -6,6 +6,7 @@
 
 #include "greensed/core/error.hpp"
 #include "greensed/core/net_config.hpp"
+#include "greensed/kernels/winograd.hpp"
 
 namespace greensed::model {
 
@@ -131,12 +132,17 @@ std::string complexity_table(const Complexity& c) {
   return out;
 }
 
-double forward_macs_per_clip(const core::NetConfig& net, int n_mels, int n_frames) {
+namespace {
+
+double macs_per_clip(const core::NetConfig& net, int n_mels, int n_frames, bool executed) {
   double macs = 0.0;
   int c_in = net.n_in_channel, t = n_frames, f = n_mels;
   for (size_t i = 0; i < net.nb_filters.size(); ++i) {
     const double c = net.nb_filters[i];
-    macs += c * t * f * c_in * 9.0 + c * c * t * f;  // conv + GLU linear
+    const int m = executed ? kernels::conv3x3_winograd_tile(c_in, int(c), t, f) : 0;
+    const double tf_products =
+        m > 0 ? double(m + 2) * (m + 2) * ((t + m - 1) / m) * ((f + m - 1) / m) : 9.0 * t * f;
+    macs += c * c_in * tf_products + c * c * t * f;  // conv + GLU linear
     c_in = net.nb_filters[i];
     t /= net.pooling[i][0], f /= net.pooling[i][1];
   }
@@ -147,6 +153,16 @@ double forward_macs_per_clip(const core::NetConfig& net, int n_mels, int n_frame
   }
   macs += 2.0 * t * 2.0 * h * net.nclass;
   return macs;
+}
+
+}  // namespace
+
+double forward_macs_per_clip(const core::NetConfig& net, int n_mels, int n_frames) {
+  return macs_per_clip(net, n_mels, n_frames, false);
+}
+
+double executed_forward_macs_per_clip(const core::NetConfig& net, int n_mels, int n_frames) {
+  return macs_per_clip(net, n_mels, n_frames, true);
 }
 
 }  // namespace greensed::model

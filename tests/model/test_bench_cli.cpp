@@ -28,7 +28,7 @@ TEST(BenchStep, EndsWithTheSummaryLine) {
   const auto r = run_greensed("bench step --batch-size 4 --steps 1 --warmup 0 --threads 2");
   ASSERT_EQ(r.code, 0) << r.output;
   const std::regex summary(
-      R"(batch=4 median_step_s=[0-9.]+ clips_per_s=[0-9.]+ gflops=[0-9.]+ peak_rss_mb=[0-9]+\n$)");
+      R"(batch=4 median_step_s=[0-9.]+ clips_per_s=[0-9.]+ gflops=[0-9.]+ executed_gflops=[0-9.]+ peak_rss_mb=[0-9]+\n$)");
   EXPECT_TRUE(std::regex_search(r.output, summary)) << r.output;
 }
 

@@ -71,5 +71,10 @@ std::string complexity_table(const Complexity& c);
 // Multiply-accumulates of one forward pass of the matrix products (convolutions, GLU linears,
 // GRU input and recurrent products, heads) for one clip of n_frames × n_mels (bench step's FLOPs).
 double forward_macs_per_clip(const core::NetConfig& net, int n_mels, int n_frames);
+// The same with each 3×3 convolution counted as the algorithm greensed runs for it
+// (kernels::conv3x3_winograd_tile): a Winograd F(M×M, 3×3) block multiplies (M + 2)² values per
+// M × M output tile (padded tiles included) and input channel instead of 9·M²; the multiplications
+// the CPU executes, for GFLOP/s against the machine's GEMM peak.
+double executed_forward_macs_per_clip(const core::NetConfig& net, int n_mels, int n_frames);
 
 }  // namespace greensed::model

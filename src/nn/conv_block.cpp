@@ -109,12 +109,33 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   mean_.resize(c_out_);
   inv_std_.resize(c_out_);
   // Eval mode convolves inside the fused pass, one item at a time (no batch-sized round trip of
-  // the conv outputs through memory): im2col, later the linear map | conv output | BN output.
-  const int64_t eval_floats = std::max(n_col, item) + 2 * item;
+  // the conv outputs through memory): im2col, later the linear map | BN output.
+  const int64_t eval_floats = std::max(n_col, item) + item;
   scratch.reserve(train ? scratch_floats(t, f) : std::max(scratch_floats(t, f), eval_floats));
   const int n_threads = scratch.n_threads();
   const float* w = store.value(conv_w_);
   const float* bias = store.value(conv_b_);
+  const float* gamma = store.value(bn_gamma_);
+  const float* beta = store.value(bn_beta_);
+  float* rm = store.value(running_mean_);
+  float* rv = store.value(running_var_);
+  if (!train) {
+    // Eval-mode BatchNorm is an affine map per channel, folded into the convolution: weights
+    // w·γ/σ, bias (b − μ)·γ/σ + β. The convolution then writes the BN output itself (one pass
+    // per item less; the same values up to float rounding).
+    kernels::batchnorm_eval_stats(rm, rv, c_out_, kBnEps, mean_.data(), inv_std_.data());
+    const int64_t per_out = int64_t(c_in_) * 9;
+    folded_w_.resize(size_t(c_out_) * per_out);
+    folded_b_.resize(c_out_);
+    for (int co = 0; co < c_out_; ++co) {
+      const float scale = gamma[co] * inv_std_[co];
+      for (int64_t k = 0; k < per_out; ++k)
+        folded_w_[co * per_out + k] = w[co * per_out + k] * scale;
+      folded_b_[co] = (bias[co] - mean_[co]) * scale + beta[co];
+    }
+    w = folded_w_.data();
+    bias = folded_b_.data();
+  }
   // The convolution's algorithm for this shape (the same one for every pass over these inputs,
   // so a recomputed conv output is the forward's bit for bit); Winograd's weights once per call.
   winograd_ = kernels::conv3x3_winograd_tile(c_in_, c_out_, t, f);
@@ -138,9 +159,7 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
       if (train) kernels::channel_moments_add(yb, c_out_, tf, sum, sum + c_out_);
     });
   }
-  // 2. Statistics.
-  float* rm = store.value(running_mean_);
-  float* rv = store.value(running_var_);
+  // 2. Statistics (eval mode's are folded into the convolution above).
   if (train) {
     std::vector<double> moments(2 * c_out_, 0.0);
     for (int bi = 0; bi < b; ++bi)
@@ -149,8 +168,6 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
                                       int64_t(b) * tf, kBnMomentum, kBnEps, mean_.data(),
                                       inv_std_.data(), rm, rv);
     *store.counter(n_batches_) += 1;
-  } else {
-    kernels::batchnorm_eval_stats(rm, rv, c_out_, kBnEps, mean_.data(), inv_std_.data());
   }
   // 3. Dropout keep bits: one independent counter segment per item, kept for backward or drawn
   // into the thread's scratch.
@@ -164,8 +181,6 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
     base = rng->reserve_blocks(uint64_t(b) * blocks_per_item);
   }
   // 4. Normalise → GLU → dropout → pool, fused per item.
-  const float* gamma = store.value(bn_gamma_);
-  const float* beta = store.value(bn_beta_);
   const float* gw = store.value(glu_w_);
   const float* gb = store.value(glu_b_);
   parallel_for(b, n_threads, [&](int64_t item_index, int th) {
@@ -175,12 +190,11 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
     float* lin = lin_ != nullptr ? lin_ + bi * item : area;
     float* yb = nullptr;
     if (!train) {
-      // Same kernel, input and weights as the batched pass: the same values.
+      // The folded convolution writes the BN output; its scratch then holds the linear map.
       float* col = xbn;
       lin = col;
-      yb = col + std::max(n_col, item);
-      xbn = yb + item;
-      convolve(x + int64_t(bi) * c_in_ * tf, w, bias, t, f, col, yb);
+      xbn = col + std::max(n_col, item);
+      convolve(x + int64_t(bi) * c_in_ * tf, w, bias, t, f, col, xbn);
     } else if (two_pass) {
       // The conv output again (same kernel, input and weights: the moments' values), im2col in
       // the linear map's area before the map is formed.
@@ -196,8 +210,9 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
                   : reinterpret_cast<uint64_t*>(xbn + 2 * item);
       kernels::dropout_keep_bits(*rng, base + bi * blocks_per_item, item, dropout_, bits);
     }
-    kernels::batchnorm_normalize(yb, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf,
-                                 store_xhat ? yb : nullptr, xbn);
+    if (train)
+      kernels::batchnorm_normalize(yb, mean_.data(), inv_std_.data(), gamma, beta, c_out_, tf,
+                                   store_xhat ? yb : nullptr, xbn);
     for (int c = 0; c < c_out_; ++c) std::fill(lin + c * tf, lin + (c + 1) * tf, gb[c]);
     kernels::gemm(false, false, c_out_, int(tf), c_out_, 1.0f, gw, c_out_, xbn, int(tf), 1.0f, lin,
                   int(tf));

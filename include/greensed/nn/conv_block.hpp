@@ -89,8 +89,9 @@ class ConvBlock {
   int winograd_ = 0;                // the forward's Winograd tile size (0: none)
   std::vector<float> winograd_u_;   // the transformed conv weights of the last forward
   std::vector<float> winograd_ut_;  // … of the flipped, transposed kernel (the data gradient)
-  float* xhat_ = nullptr;           // the caller's buffer (kept, not recomputed)
-  float* lin_ = nullptr;            // the caller's buffer with the kept linear map, or null
+  std::vector<float> folded_w_, folded_b_;  // eval mode: the conv with BatchNorm folded in
+  float* xhat_ = nullptr;                   // the caller's buffer (kept, not recomputed)
+  float* lin_ = nullptr;                    // the caller's buffer with the kept linear map, or null
   std::vector<float> mean_, inv_std_, out_;
   std::vector<uint64_t> keep_bits_;
   int64_t words_per_item_ = 0;

@@ -75,10 +75,15 @@ if [ "$pypi" = 1 ]; then
   fi
 fi
 
-# Same BLAS core type for every program (greensed would pick it itself; PyTorch's OpenBLAS not).
+# Same BLAS core type for every program, the one greensed picks itself
+# (core::openblas_coretype_for; PyTorch's OpenBLAS would not).
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  if grep -q ' avx512f' /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX;
-  elif grep -q ' avx2' /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+  if grep -q ' avx512_bf16' /proc/cpuinfo; then export OPENBLAS_CORETYPE=Cooperlake;
+  elif grep -q ' avx512f' /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX;
+  elif grep -q ' avx2' /proc/cpuinfo; then
+    if grep -q AuthenticAMD /proc/cpuinfo; then export OPENBLAS_CORETYPE=Zen;
+    else export OPENBLAS_CORETYPE=Haswell; fi
+  fi
 fi
 
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }

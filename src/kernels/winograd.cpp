@@ -13,7 +13,7 @@ namespace {
 // F(M×M, 3×3): each tile of M × M outputs comes from N × N inputs, N = M + 2, through N² products
 // per input channel (transform points ξ = N·row + column). The transforms' rows over n channels:
 // bt (Bᵀ, N → N), at (Aᵀ, N → M) and a (its adjoint A, M → N), written once for vectors and
-// floats; G (N × 3) turns a filter into U = G g Gᵀ, in double.
+// floats; G (N × 3) turns a filter into U = G g Gᵀ (its entries rounded to float once).
 template <int M>
 struct Tile;
 
@@ -42,9 +42,9 @@ struct Tile<2> {
 
 // F(4×4, 3×3), points 0, 1, −1, 1/2, −2 and ∞: 36 products per 16 outputs instead of 16 per 4.
 // The points trade Lavin & Gray's ±2 (coefficients up to 8 after the products) for 1/2 and −2,
-// which halves to fifths the float error against the double reference on the recipe's blocks
-// (Barabasz et al. 2020, "Error analysis and improving the accuracy of Winograd convolution";
-// the error is stated in the test).
+// which cuts the float error against the double reference on the recipe's blocks about 2.5-fold
+// (2.2e-5 → 8.7e-6 on block 5; Barabasz et al. 2020, "Error analysis and improving the accuracy
+// of Winograd convolution"; the error is stated in the test).
 template <>
 struct Tile<4> {
   static constexpr int N = 6;

@@ -29,7 +29,7 @@ constexpr int kWinograd4MinF = 4;
 int conv3x3_winograd_tile(int c_in, int c_out, int t, int f);
 
 // Transformed weights: u[ξ][ci][co], ξ = (M + 2)·row + column of the input tile, computed in
-// double and rounded once.
+// float over lanes of output channels (a few roundings, far below the transforms' own error).
 int64_t winograd_weight_floats(int c_in, int c_out, int m);
 void winograd_transform_weights(const float* w, int c_in, int c_out, int m, float* u);
 

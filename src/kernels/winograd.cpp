@@ -224,6 +224,10 @@ void output_transform(const float* m, const float* bias, int c_out, int t, int f
                       int n_tile_rows, int64_t n, float* y, float* tmp) {
   constexpr int N = Tile<M>::N;
   const auto at = [](const auto* x, auto* y) { Tile<M>::at(x, y); };
+  const auto at_bias = [](const auto* x, auto* y) {  // x[N]: the bias
+    Tile<M>::at(x, y);
+    for (int b = 0; b < M; ++b) y[b] += x[N];
+  };
   const int nf = tiles<M>(f);
   const int64_t plane = n * c_out, tf = int64_t(t) * f, row_floats = int64_t(M) * nf * c_out;
   float* rows = tmp + N * M * c_out;  // the tile row's M output rows, channels last
@@ -238,25 +242,27 @@ void output_transform(const float* m, const float* bias, int c_out, int t, int f
         for (int a = 0; a < M; ++a) out[a] = tmp + (N * a + c) * c_out;
         lanes(in, out, c_out, at);
       }
-      // Then columns: rows[a][M·j + b][co].
+      // Then columns, + bias: rows[a][M·j + b][co].
       for (int a = 0; a < M; ++a) {
-        const float* in[N];
+        const float* in[N + 1];  // the bias last
         float* out[M];
         for (int c = 0; c < N; ++c) in[c] = tmp + (N * a + c) * c_out;
+        in[N] = bias;
         for (int b = 0; b < M; ++b) out[b] = rows + a * row_floats + int64_t(M * j + b) * c_out;
-        lanes(in, out, c_out, at);
+        if (bias != nullptr) {
+          lanes(in, out, c_out, at_bias);
+        } else {
+          const float* in_m[N];
+          std::copy(in, in + N, in_m);
+          lanes(in_m, out, c_out, at);
+        }
       }
     }
-    // Channel-major output rows M·i … M·i + M − 1 (where they exist): [F, C_out] → [C_out, F],
-    // then + bias.
+    // Channel-major output rows M·i … M·i + M − 1 (where they exist): [F, C_out] → [C_out, F].
     for (int a = 0; a < M; ++a) {
       const int row = M * (i0 + i) + a;
       if (row >= t) continue;
-      float* yr = y + int64_t(row) * f;
-      transpose(rows + a * row_floats, c_out, f, c_out, yr, tf);
-      if (bias != nullptr)
-        for (int k = 0; k < c_out; ++k)
-          for (int col = 0; col < f; ++col) yr[k * tf + col] += bias[k];
+      transpose(rows + a * row_floats, c_out, f, c_out, y + int64_t(row) * f, tf);
     }
   }
 }

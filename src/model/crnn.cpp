@@ -10,6 +10,7 @@
 #include "greensed/kernels/gemm.hpp"
 #include "greensed/nn/bigru.hpp"
 #include "greensed/nn/conv_block.hpp"
+#include "greensed/nn/parallel.hpp"
 #include "greensed/nn/parameters.hpp"
 #include "greensed/nn/sed_heads.hpp"
 #include "greensed/nn/workspace.hpp"
@@ -104,14 +105,15 @@ class CrnnImpl {
         if (shared_->slot[s].size() < size_t(most_slot[s])) shared_->slot[s].resize(most_slot[s]);
       x0 = shared_->slot[0].data();
     }
-    // [B, F, T] → [B, 1, T, F] (the recipe's x.transpose(1, 2).unsqueeze(1)).
-    for (int bi = 0; bi < b; ++bi) {
-      const float* src = x + int64_t(bi) * f * n_frames;
-      float* dst = x0 + int64_t(bi) * f * n_frames;
+    // [B, F, T] → [B, 1, T, F] (the recipe's x.transpose(1, 2).unsqueeze(1)), item by item on
+    // the pool (serially it was 0.4 % of a batch-48 step with the other core idle).
+    nn::parallel_for(b, shared_->scratch.n_threads(), [&](int64_t bi, int) {
+      const float* src = x + bi * f * n_frames;
+      float* dst = x0 + bi * f * n_frames;
       for (int fi = 0; fi < f; ++fi)
         for (int ti = 0; ti < n_frames; ++ti)
           dst[int64_t(ti) * f + fi] = src[int64_t(fi) * n_frames + ti];
-    }
+    });
     // CNN: 7 blocks, [B, C_in, T, F] → [B, C_out, T/pt, F/pf]; default 626×128 → 156×1.
     const float* h = x0;
     int t = n_frames, ff = f;

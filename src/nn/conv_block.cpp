@@ -76,6 +76,26 @@ void ConvBlock::convolve(const float* x, const float* w, const float* bias, int 
     kernels::conv3x3_forward(x, w, bias, c_in_, c_out_, t, f, scratch, y);
 }
 
+void ConvBlock::fold_eval_batchnorm(ParameterStore& store) {
+  // Eval-mode BatchNorm is an affine map per channel, folded into the convolution: weights
+  // w·γ/σ, bias (b − μ)·γ/σ + β. The convolution then writes the BN output itself (one pass per
+  // item less; the same values up to float rounding).
+  const float* w = store.value(conv_w_);
+  const float* bias = store.value(conv_b_);
+  const float* gamma = store.value(bn_gamma_);
+  const float* beta = store.value(bn_beta_);
+  kernels::batchnorm_eval_stats(store.value(running_mean_), store.value(running_var_), c_out_,
+                                kBnEps, mean_.data(), inv_std_.data());
+  const int64_t per_out = int64_t(c_in_) * 9;
+  folded_w_.resize(size_t(c_out_) * per_out);
+  folded_b_.resize(c_out_);
+  for (int co = 0; co < c_out_; ++co) {
+    const float scale = gamma[co] * inv_std_[co];
+    for (int64_t k = 0; k < per_out; ++k) folded_w_[co * per_out + k] = w[co * per_out + k] * scale;
+    folded_b_[co] = (bias[co] - mean_[co]) * scale + beta[co];
+  }
+}
+
 const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, int t, int f,
                                 bool train, core::RngStream* rng, bool keep, float* conv_buf,
                                 float* out_buf, ThreadScratch& scratch, float* lin_buf) {
@@ -115,24 +135,8 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   const int n_threads = scratch.n_threads();
   const float* w = store.value(conv_w_);
   const float* bias = store.value(conv_b_);
-  const float* gamma = store.value(bn_gamma_);
-  const float* beta = store.value(bn_beta_);
-  float* rm = store.value(running_mean_);
-  float* rv = store.value(running_var_);
   if (!train) {
-    // Eval-mode BatchNorm is an affine map per channel, folded into the convolution: weights
-    // w·γ/σ, bias (b − μ)·γ/σ + β. The convolution then writes the BN output itself (one pass
-    // per item less; the same values up to float rounding).
-    kernels::batchnorm_eval_stats(rm, rv, c_out_, kBnEps, mean_.data(), inv_std_.data());
-    const int64_t per_out = int64_t(c_in_) * 9;
-    folded_w_.resize(size_t(c_out_) * per_out);
-    folded_b_.resize(c_out_);
-    for (int co = 0; co < c_out_; ++co) {
-      const float scale = gamma[co] * inv_std_[co];
-      for (int64_t k = 0; k < per_out; ++k)
-        folded_w_[co * per_out + k] = w[co * per_out + k] * scale;
-      folded_b_[co] = (bias[co] - mean_[co]) * scale + beta[co];
-    }
+    fold_eval_batchnorm(store);
     w = folded_w_.data();
     bias = folded_b_.data();
   }
@@ -161,6 +165,8 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
   }
   // 2. Statistics (eval mode's are folded into the convolution above).
   if (train) {
+    float* rm = store.value(running_mean_);
+    float* rv = store.value(running_var_);
     std::vector<double> moments(2 * c_out_, 0.0);
     for (int bi = 0; bi < b; ++bi)
       for (int k = 0; k < 2 * c_out_; ++k) moments[k] += item_sums_[size_t(bi) * 2 * c_out_ + k];
@@ -181,6 +187,8 @@ const float* ConvBlock::forward(ParameterStore& store, const float* x, int b, in
     base = rng->reserve_blocks(uint64_t(b) * blocks_per_item);
   }
   // 4. Normalise → GLU → dropout → pool, fused per item.
+  const float* gamma = store.value(bn_gamma_);
+  const float* beta = store.value(bn_beta_);
   const float* gw = store.value(glu_w_);
   const float* gb = store.value(glu_b_);
   parallel_for(b, n_threads, [&](int64_t item_index, int th) {

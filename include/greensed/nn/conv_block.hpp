@@ -77,6 +77,9 @@ class ConvBlock {
   int64_t conv_scratch_floats(int t, int f) const;
   void convolve(const float* x, const float* w, const float* bias, int t, int f, float* scratch,
                 float* y) const;
+  // Eval mode: the running statistics into mean_ / inv_std_, and BatchNorm folded into the
+  // convolution's weights and bias (folded_w_, folded_b_).
+  void fold_eval_batchnorm(ParameterStore& store);
 
   int c_in_, c_out_, pool_t_, pool_f_;
   float dropout_;

@@ -22,7 +22,8 @@ template <>
 struct Tile<2> {
   static constexpr int N = 4;
   // Tile rows are transformed, multiplied and transformed back in chunks of about this many
-  // tiles: wide enough for the GEMMs, small enough that a chunk's V and M stay near the core.
+  // tiles: wide enough for the GEMMs, small enough that a chunk's V and M stay near the core (the
+  // forward's and the weight gradient's).
   static constexpr int kChunkTiles = 128;
   static constexpr int kWeightChunkTiles = 128;
   static constexpr double G[N][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
@@ -48,6 +49,8 @@ struct Tile<2> {
 template <>
 struct Tile<4> {
   static constexpr int N = 6;
+  // 2.25× more transformed values per tile: smaller chunks (bench_crnn_kernels, one thread: 32
+  // the fastest forward of 16 … 128, the weight gradient flat from 64 on).
   static constexpr int kChunkTiles = 32;
   static constexpr int kWeightChunkTiles = 64;
   static constexpr double G[N][3] = {{1, 0, 0},
